@@ -1,0 +1,63 @@
+"""A real worker process consumes tasks, on the embedded broker and on Redis."""
+
+import uuid
+
+import pytest
+from celery import Celery
+
+from .services import celery_worker, child_env, redis_url
+
+pytestmark = pytest.mark.worker
+
+
+def client_app(broker: str, backend: str, transport_options: dict | None = None) -> Celery:
+    app = Celery("test-client", broker=broker, backend=backend)
+    app.conf.broker_transport_options = transport_options or {}
+    return app
+
+
+def embedded(tmp_path):
+    folder = tmp_path / "broker"
+    for sub in ("queue", "control", "results"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    app = client_app(
+        "filesystem://",
+        f"file://{folder / 'results'}",
+        {"data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
+         "control_folder": str(folder / "control")},
+    )  # fmt: skip
+    env = child_env(CELERY_BROKER_DIR=str(folder), PROCUREMENT_VAR_DIR=str(tmp_path / "var"))
+    env.pop("CELERY_BROKER_URL", None)
+    return app, env
+
+
+def on_redis(tmp_path):
+    url = redis_url()
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+    app = client_app(url, url)
+    env = child_env(CELERY_BROKER_URL=url, PROCUREMENT_VAR_DIR=str(tmp_path / "var"))
+    return app, env
+
+
+@pytest.mark.parametrize("broker", [embedded, on_redis], ids=["embedded", "redis"])
+def test_round_trip_through_a_real_worker(tmp_path, broker):
+    app, env = broker(tmp_path)
+    token = uuid.uuid4().hex
+    with celery_worker(env, log=tmp_path / "worker.log"):
+        result = app.send_task("previews.ping", args=[token])
+        answer = result.get(timeout=60)
+    assert answer["token"] == token
+    assert answer["pid"] > 0
+
+
+@pytest.mark.parametrize("broker", [embedded, on_redis], ids=["embedded", "redis"])
+def test_task_queued_while_worker_is_stopped_runs_when_it_starts(tmp_path, broker):
+    app, env = broker(tmp_path)
+    token = uuid.uuid4().hex
+    result = app.send_task("previews.ping", args=[token])
+    with pytest.raises(Exception, match="time"):
+        result.get(timeout=1)  # no worker yet: nothing answers
+    with celery_worker(env, log=tmp_path / "worker.log"):
+        assert result.get(timeout=60)["token"] == token
