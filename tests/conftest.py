@@ -15,3 +15,12 @@ def other_buyer(django_user_model):
 def buyer_client(client, buyer):
     client.force_login(buyer)
     return client
+
+
+@pytest.fixture(scope="session")
+def sandbox_url():
+    """A real sandbox gateway process for the whole session (no latency)."""
+    from .services import sandbox_process
+
+    with sandbox_process() as url:
+        yield url

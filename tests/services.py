@@ -111,3 +111,32 @@ def wait_until(predicate, *, timeout: float, interval: float = 0.1, what: str = 
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@contextlib.contextmanager
+def sandbox_process(*args: str, latency: float = 0.0, slow: float = 3.0):
+    """The sandbox gateway in its own process on a free port; yields its base URL."""
+    import requests
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "previews.sandbox", "--port", str(port),
+         "--latency", str(latency), "--slow", str(slow), *args],
+        cwd=ROOT, env=child_env(SANDBOX_QUIET="1"), start_new_session=True,
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+
+    def ready():
+        if process.poll() is not None:
+            raise AssertionError("the sandbox exited at start-up")
+        try:
+            return requests.get(url, timeout=0.5).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    try:
+        wait_until(ready, timeout=20, what="the sandbox to listen")
+        yield url
+    finally:
+        stop_process_group(process)

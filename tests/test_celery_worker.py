@@ -10,6 +10,13 @@ from .services import celery_worker, child_env, redis_url
 pytestmark = pytest.mark.worker
 
 
+@pytest.fixture(autouse=True)
+def _explicit_broker_only(monkeypatch):
+    # Celery lets these variables override a client app's own broker= and backend=.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    monkeypatch.delenv("CELERY_RESULT_BACKEND", raising=False)
+
+
 def client_app(broker: str, backend: str, transport_options: dict | None = None) -> Celery:
     app = Celery("test-client", broker=broker, backend=backend)
     app.conf.broker_transport_options = transport_options or {}
