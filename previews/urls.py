@@ -6,4 +6,19 @@ app_name = "previews"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("addresses/", views.address_list, name="address-list"),
+    path("addresses/new/", views.address_form, name="address-create"),
+    path("addresses/<int:pk>/edit/", views.address_form, name="address-edit"),
+    path("addresses/<int:pk>/delete/", views.address_delete, name="address-delete"),
+    path("addresses/<int:pk>/default/", views.address_make_default, name="address-default"),
+    path("regions/<str:code>/", views.region_children, name="region-children"),
+    path("suppliers/", views.supplier_list, name="supplier-list"),
+    path("suppliers/new/", views.supplier_form, name="supplier-create"),
+    path("suppliers/<int:pk>/edit/", views.supplier_form, name="supplier-edit"),
+    path("suppliers/<int:pk>/delete/", views.supplier_delete, name="supplier-delete"),
+    path("cart/", views.cart, name="cart"),
+    path("cart/new/", views.line_form, name="line-create"),
+    path("cart/import/", views.cart_import, name="cart-import"),
+    path("cart/<int:pk>/edit/", views.line_form, name="line-edit"),
+    path("cart/<int:pk>/delete/", views.line_delete, name="line-delete"),
 ]

@@ -24,3 +24,53 @@ def sandbox_url():
 
     with sandbox_process() as url:
         yield url
+
+
+ADDRESS_FORM = {
+    "label": "Hangzhou warehouse",
+    "full_name": "张三",
+    "mobile": "13812345678",
+    "phone": "0571-88886666",
+    "post_code": "310051",
+    "district_code": "330108",
+    "province_text": "",
+    "city_text": "",
+    "area_text": "",
+    "town_text": "长河街道",
+    "address": "网商路699号",
+}
+
+
+@pytest.fixture
+def make_address():
+    from previews.models import ShippingAddress
+
+    def make(owner, **overrides):
+        values = {
+            **ADDRESS_FORM,
+            "province_text": "浙江省",
+            "city_text": "杭州市",
+            "area_text": "滨江区",
+            "is_default": False,
+        }
+        values.update(overrides)
+        return ShippingAddress.objects.create(owner=owner, **values)
+
+    return make
+
+
+@pytest.fixture
+def make_line():
+    from previews.models import CartLine, Supplier
+
+    def make(owner, supplier="义乌日用百货", offer_id=612345001100, quantity=1, spec_id=""):
+        supplier_obj, _ = Supplier.objects.get_or_create(owner=owner, name=supplier)
+        return CartLine.objects.create(
+            owner=owner,
+            supplier=supplier_obj,
+            offer_id=offer_id,
+            quantity=quantity,
+            spec_id=spec_id,
+        )
+
+    return make

@@ -52,9 +52,9 @@ def test_admin_is_at_admin_and_asks_for_login(client, admin_user):
 
 def test_sandbox_banner_when_not_talking_to_production(buyer_client, settings):
     settings.DAJI_API_URL = "http://127.0.0.1:8001"
-    assert 'data-testid="sandbox-banner"' in buyer_client.get("/").content.decode()
+    assert 'data-testid="sandbox-banner"' in buyer_client.get("/cart/").content.decode()
     settings.DAJI_API_URL = settings.DAJI_PRODUCTION_URL
-    assert 'data-testid="sandbox-banner"' not in buyer_client.get("/").content.decode()
+    assert 'data-testid="sandbox-banner"' not in buyer_client.get("/cart/").content.decode()
 
 
 def test_no_template_loads_anything_from_a_cdn():

@@ -1,0 +1,241 @@
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from . import regions
+from .imports import parse_offer_id
+from .models import MAX_QUANTITY, CartLine, ShippingAddress, Supplier
+from .validators import normalize_mobile, validate_spec_id
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+class OwnedFormMixin:
+    """Forms that belong to one buyer: choices and uniqueness are scoped to `owner`."""
+
+    def __init__(self, *args, owner, **kwargs):
+        self.owner = owner
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class ShippingAddressForm(OwnedFormMixin, forms.ModelForm):
+    # Longer than the stored 11 digits: "+86 138-1234-5678" is accepted and normalised.
+    mobile = forms.CharField(
+        label=_("mobile"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "tel"})
+    )
+
+    class Meta:
+        model = ShippingAddress
+        fields = [
+            "label",
+            "full_name",
+            "mobile",
+            "phone",
+            "post_code",
+            "district_code",
+            "province_text",
+            "city_text",
+            "area_text",
+            "town_text",
+            "address",
+            "is_default",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("province_text", "city_text", "area_text"):
+            self.fields[name].required = False
+            self.fields[name].help_text = _("Filled from the district code when left empty.")
+        self.fields["phone"].widget.attrs["inputmode"] = "tel"
+        self.fields["post_code"].widget.attrs["inputmode"] = "numeric"
+        self.fields["district_code"].widget.attrs["inputmode"] = "numeric"
+
+    def clean_mobile(self):
+        return normalize_mobile(self.cleaned_data["mobile"])
+
+    def clean_phone(self):
+        phone = self.cleaned_data.get("phone", "").strip()
+        return normalize_mobile(phone) if phone.startswith(("+86", "0086")) else phone
+
+    def clean(self):
+        cleaned = super().clean()
+        district = regions.find_district(cleaned.get("district_code") or "")
+        if district is None:
+            return cleaned
+        expected = {
+            "province_text": district.province,
+            "city_text": district.city,
+            "area_text": district.district,
+        }
+        for field, value in expected.items():
+            given = (cleaned.get(field) or "").strip()
+            if not given:
+                cleaned[field] = value
+            elif given != value:
+                self.add_error(
+                    field,
+                    _("District code %(code)s is %(place)s: this should be “%(value)s”.")
+                    % {
+                        "code": district.code,
+                        "place": f"{district.province} {district.city} {district.district}",
+                        "value": value,
+                    },
+                )
+        return cleaned
+
+    def _post_clean(self):
+        self.instance.owner = self.owner
+        super()._post_clean()
+
+
+class SupplierForm(OwnedFormMixin, forms.ModelForm):
+    class Meta:
+        model = Supplier
+        fields = ["name", "seller_open_id", "note"]
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        clash = Supplier.objects.filter(owner=self.owner, name=name).exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise ValidationError(
+                _("You already have a supplier called “%(name)s”.") % {"name": name}
+            )
+        return name
+
+    def clean_seller_open_id(self):
+        value = self.cleaned_data["seller_open_id"].strip()
+        clash = Supplier.objects.filter(owner=self.owner, seller_open_id=value).exclude(
+            pk=self.instance.pk
+        )
+        if value and clash.exists():
+            raise ValidationError(
+                _("Your supplier “%(name)s” already has this seller open id.")
+                % {"name": clash.first().name}
+            )
+        return value
+
+    def _post_clean(self):
+        self.instance.owner = self.owner
+        super()._post_clean()
+
+
+class CartLineForm(OwnedFormMixin, forms.Form):
+    """One cart line, typed in; `line` is the line being edited, if any."""
+
+    offer = forms.CharField(
+        label=_("Offer"),
+        max_length=500,
+        help_text=_("An offer id or a 1688 offer link (detail.1688.com/offer/<id>.html)."),
+    )
+    spec_id = forms.CharField(
+        label=_("Spec id"),
+        max_length=64,
+        required=False,
+        help_text=_("32 hexadecimal characters; needed for offers that have specs."),
+    )
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=MAX_QUANTITY)
+    supplier = forms.ModelChoiceField(
+        label=_("Supplier"), queryset=Supplier.objects.none(), required=False
+    )
+    new_supplier = forms.CharField(
+        label=_("…or a new supplier"),
+        max_length=120,
+        required=False,
+        help_text=_("Type a name to create the supplier with this line."),
+    )
+    title = forms.CharField(label=_("Title"), max_length=200, required=False)
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+    def __init__(self, *args, line: CartLine | None = None, **kwargs):
+        self.line = line
+        if line is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "offer": line.offer_id,
+                    "spec_id": line.spec_id,
+                    "quantity": line.quantity,
+                    "supplier": line.supplier_id,
+                    "title": line.title,
+                    "note": line.note,
+                },
+            )
+        super().__init__(*args, **kwargs)
+        self.fields["supplier"].queryset = Supplier.objects.filter(owner=self.owner)
+
+    def clean_offer(self):
+        offer_id = parse_offer_id(self.cleaned_data["offer"])
+        if offer_id is None:
+            raise ValidationError(
+                _(
+                    "Enter an offer id (digits) or a 1688 offer link such as "
+                    "https://detail.1688.com/offer/670291644950.html."
+                )
+            )
+        return offer_id
+
+    def clean_spec_id(self):
+        spec_id = self.cleaned_data["spec_id"].strip().lower()
+        validate_spec_id(spec_id)
+        return spec_id
+
+    def clean_new_supplier(self):
+        name = self.cleaned_data["new_supplier"].strip()
+        if name and Supplier.objects.filter(owner=self.owner, name=name).exists():
+            raise ValidationError(_("You already have this supplier: choose it in the list."))
+        return name
+
+    def clean(self):
+        cleaned = super().clean()
+        supplier, new_name = cleaned.get("supplier"), cleaned.get("new_supplier")
+        if supplier and new_name:
+            self.add_error("new_supplier", _("Choose a supplier or type a new one, not both."))
+        elif not supplier and not new_name and "new_supplier" not in self.errors:
+            self.add_error("supplier", _("Choose the supplier of this offer, or type a new one."))
+        offer_id = cleaned.get("offer")
+        if self.line is not None and offer_id is not None:
+            clash = CartLine.objects.filter(
+                owner=self.owner, offer_id=offer_id, spec_id=cleaned.get("spec_id", "")
+            ).exclude(pk=self.line.pk)
+            if clash.exists():
+                self.add_error(
+                    "offer", _("This offer and spec is already another line of your cart.")
+                )
+        return cleaned
+
+
+class CartImportForm(forms.Form):
+    text = forms.CharField(
+        label=_("Paste lines"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+        help_text=_(
+            "One line per row: offer link or id, spec id, quantity, supplier[, title, note], "
+            "separated by commas or tabs (as copied from Excel)."
+        ),
+    )
+    file = forms.FileField(
+        label=_("…or upload a CSV file"),
+        required=False,
+        help_text=_("UTF-8 (with or without BOM) or GBK as saved by Excel; at most 5 MB."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if upload and upload.size > MAX_UPLOAD_BYTES:
+            raise ValidationError(_("The file is larger than 5 MB: split it and import the parts."))
+        return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("text", "").strip() and not cleaned.get("file"):
+            raise ValidationError(_("Paste some lines or choose a CSV file."))
+        return cleaned

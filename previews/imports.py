@@ -1,0 +1,169 @@
+"""Reading cart lines from pasted text or a CSV file: offer links or ids, spec, quantity, supplier.
+
+Pure parsing, no database: `parse_cart_rows` returns the good rows and, for every bad
+row, its row number and the reason. Storing them is `services.import_cart_lines`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from .models import MAX_OFFER_ID, MAX_QUANTITY
+from .validators import SPEC_ID
+
+OFFER_PATH = re.compile(r"/offer/(\d+)\.html?$")
+COLUMNS = ("offer", "spec_id", "quantity", "supplier", "title", "note")
+HEADER_NAMES = {
+    "offer": {"offer", "offerid", "offer_id", "offer id", "link", "url",
+              "商品", "商品id", "链接", "商品链接"},
+    "spec_id": {"spec", "specid", "spec_id", "spec id", "规格", "规格id"},
+    "quantity": {"quantity", "qty", "数量"},
+    "supplier": {"supplier", "shop", "供应商", "店铺", "卖家"},
+    "title": {"title", "标题", "名称"},
+    "note": {"note", "备注"},
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CartRow:
+    row_number: int
+    offer_id: int
+    spec_id: str
+    quantity: int
+    supplier: str
+    title: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RowError:
+    row_number: int
+    reason: str
+
+
+def decode_upload(data: bytes) -> str:
+    """Text of an uploaded file: UTF-8 (with or without BOM), else GBK/GB18030 from Excel."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise ValidationError(
+            _("The file is neither UTF-8 nor GBK text. Save it from Excel as CSV and try again.")
+        ) from None
+
+
+def parse_offer_id(value: str) -> int | None:
+    """The offer id in a bare id or a 1688 offer link (desktop or mobile), else None."""
+    value = (value or "").strip()
+    if value.isdigit():
+        number = int(value)
+        return number if 1 <= number <= MAX_OFFER_ID else None
+    if "1688.com" not in value:
+        return None
+    parts = urlsplit(value if "://" in value else "https://" + value)
+    if not (parts.hostname or "").endswith("1688.com"):
+        return None
+    match = OFFER_PATH.search(parts.path)
+    candidates = [match.group(1)] if match else []
+    query = parse_qs(parts.query)
+    candidates += query.get("offerId", []) + query.get("offerid", [])
+    for candidate in candidates:
+        if candidate.isdigit() and 1 <= int(candidate) <= MAX_OFFER_ID:
+            return int(candidate)
+    return None
+
+
+def _header_mapping(cells: list[str]) -> dict[str, int] | None:
+    mapping = {}
+    for index, cell in enumerate(cells):
+        name = cell.strip().lower()
+        for column, names in HEADER_NAMES.items():
+            if name in names:
+                mapping[column] = index
+    return mapping if "offer" in mapping else None
+
+
+def _dialect(text: str) -> str:
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    return "\t" if "\t" in first else ","
+
+
+def parse_cart_rows(text: str) -> tuple[list[CartRow], list[RowError]]:
+    """Parse rows of `offer, spec id, quantity, supplier[, title, note]`, or of a header's order."""
+    rows: list[CartRow] = []
+    errors: list[RowError] = []
+    reader = csv.reader(io.StringIO(text), delimiter=_dialect(text))
+    mapping = {column: index for index, column in enumerate(COLUMNS)}
+    first = True
+    for row_number, cells in enumerate(reader, start=1):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if first:
+            first = False
+            header = _header_mapping(cells)
+            if header is not None:
+                mapping = header
+                continue
+        row, reason = _parse_row(row_number, cells, mapping)
+        if row is not None:
+            rows.append(row)
+        else:
+            errors.append(RowError(row_number, reason))
+    return rows, errors
+
+
+def _cell(cells: list[str], mapping: dict[str, int], column: str) -> str:
+    index = mapping.get(column)
+    if index is None or index >= len(cells):
+        return ""
+    return cells[index].strip()
+
+
+def _parse_row(row_number, cells, mapping) -> tuple[CartRow | None, str]:
+    raw_offer = _cell(cells, mapping, "offer")
+    offer_id = parse_offer_id(raw_offer)
+    if offer_id is None:
+        if not raw_offer:
+            return None, _("the offer is missing")
+        return None, _("“%(value)s” is neither an offer id nor a 1688 offer link") % {
+            "value": raw_offer[:80]
+        }
+    spec_id = _cell(cells, mapping, "spec_id").lower()
+    if spec_id and not SPEC_ID.match(spec_id):
+        return None, _("the spec id “%(value)s” is not 32 hexadecimal characters") % {
+            "value": spec_id[:40]
+        }
+    raw_quantity = _cell(cells, mapping, "quantity")
+    if not raw_quantity:
+        return None, _("the quantity is missing")
+    if not raw_quantity.isdigit() or not 1 <= int(raw_quantity) <= MAX_QUANTITY:
+        return None, _("the quantity “%(value)s” is not a whole number from 1 to 99,999") % {
+            "value": raw_quantity[:20]
+        }
+    supplier = _cell(cells, mapping, "supplier")
+    if not supplier:
+        return None, _("the supplier is missing (previews go one supplier at a time)")
+    if len(supplier) > 120:
+        return None, _("the supplier name is longer than 120 characters")
+    return (
+        CartRow(
+            row_number=row_number,
+            offer_id=offer_id,
+            spec_id=spec_id,
+            quantity=int(raw_quantity),
+            supplier=supplier,
+            title=_cell(cells, mapping, "title")[:200],
+            note=_cell(cells, mapping, "note")[:200],
+        ),
+        "",
+    )

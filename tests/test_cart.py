@@ -1,0 +1,164 @@
+"""Suppliers and cart lines: merging, limits, links, grouping, constraints."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+from previews import services
+from previews.imports import parse_offer_id
+from previews.models import CartLine, Supplier
+
+pytestmark = pytest.mark.django_db
+
+SPEC = "594b40c111b019af610a0078e4316373"
+
+
+@pytest.mark.parametrize(
+    ("text", "offer_id"),
+    [
+        ("670291644950", 670291644950),
+        ("https://detail.1688.com/offer/670291644950.html", 670291644950),
+        (
+            "https://detail.1688.com/offer/670291644950.html?spm=a26352.13672862&sk=consign",
+            670291644950,
+        ),
+        ("detail.1688.com/offer/670291644950.html", 670291644950),
+        ("https://m.1688.com/offer/670291644950.html", 670291644950),
+        ("https://detail.m.1688.com/page/index.htm?offerId=670291644950", 670291644950),
+        ("https://example.com/offer/670291644950.html", None),
+        ("https://detail.1688.com/offer/abc.html", None),
+        ("0", None),
+        ("-5", None),
+        (str(2**63), None),
+        ("", None),
+    ],
+)
+def test_offer_links_and_ids(text, offer_id):
+    assert parse_offer_id(text) == offer_id
+
+
+def test_adding_the_same_offer_and_spec_raises_the_quantity(buyer):
+    supplier = Supplier.objects.create(owner=buyer, name="A")
+    line, created = services.add_cart_line(
+        owner=buyer, supplier=supplier, offer_id=1, spec_id=SPEC, quantity=2
+    )
+    again, created_again = services.add_cart_line(
+        owner=buyer, supplier=supplier, offer_id=1, spec_id=SPEC.upper(), quantity=3
+    )
+    assert created and not created_again and again.pk == line.pk and again.quantity == 5
+    _, created = services.add_cart_line(owner=buyer, supplier=supplier, offer_id=1, quantity=1)
+    assert created and CartLine.objects.filter(owner=buyer).count() == 2
+
+
+def test_merged_quantity_may_not_pass_99999(buyer):
+    supplier = Supplier.objects.create(owner=buyer, name="A")
+    services.add_cart_line(owner=buyer, supplier=supplier, offer_id=1, quantity=99_000)
+    with pytest.raises(ValidationError, match="99,999"):
+        services.add_cart_line(owner=buyer, supplier=supplier, offer_id=1, quantity=1000)
+    assert CartLine.objects.get(owner=buyer).quantity == 99_000
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"quantity": 0}, {"quantity": 100_000}, {"offer_id": 0}, {"spec_id": "abc"}],
+    ids=["zero", "too-many", "offer-0", "short-spec"],
+)
+def test_database_constraints(buyer, fields):
+    supplier = Supplier.objects.create(owner=buyer, name="A")
+    values = {"offer_id": 1, "quantity": 1, "spec_id": "", **fields}
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CartLine.objects.create(owner=buyer, supplier=supplier, **values)
+
+
+def test_database_refuses_a_duplicate_line(buyer, make_line):
+    make_line(buyer, offer_id=5)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_line(buyer, offer_id=5)
+
+
+def test_add_a_line_with_a_new_supplier_through_the_page(buyer_client, buyer):
+    response = buyer_client.post(
+        reverse("previews:line-create"),
+        {"offer": "https://detail.1688.com/offer/670291644950.html", "spec_id": SPEC,
+         "quantity": "3", "new_supplier": "杭州小商品店", "title": "Cup"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    line = CartLine.objects.get(owner=buyer)
+    assert (line.offer_id, line.quantity, line.supplier.name) == (670291644950, 3, "杭州小商品店")
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"offer": "hello"}, "offer", "offer id (digits) or a 1688 offer link"),
+        ({"spec_id": "xyz"}, "spec_id", "32 hexadecimal characters"),
+        ({"quantity": "0"}, "quantity", "greater than or equal to 1"),
+        ({"quantity": "100000"}, "quantity", "less than or equal to 99999"),
+        ({"new_supplier": ""}, "supplier", "Choose the supplier"),
+    ],
+)
+def test_line_form_messages(buyer_client, data, field, message):
+    base = {"offer": "670291644950", "spec_id": "", "quantity": "1", "new_supplier": "A"}
+    response = buyer_client.post(reverse("previews:line-create"), {**base, **data})
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert message in " ".join(errors[field])
+
+
+def test_editing_a_line_into_another_lines_offer_is_refused(buyer_client, buyer, make_line):
+    make_line(buyer, offer_id=11)
+    second = make_line(buyer, offer_id=22)
+    response = buyer_client.post(
+        reverse("previews:line-edit", args=[second.pk]),
+        {"offer": "11", "quantity": "1", "supplier": second.supplier_id},
+    )
+    assert "already another line" in response.content.decode()
+    second.refresh_from_db()
+    assert second.offer_id == 22
+
+
+def test_edit_and_delete_a_line(buyer_client, buyer, make_line):
+    line = make_line(buyer, offer_id=11)
+    buyer_client.post(
+        reverse("previews:line-edit", args=[line.pk]),
+        {"offer": "11", "quantity": "7", "supplier": line.supplier_id, "title": "Cup"},
+    )
+    line.refresh_from_db()
+    assert (line.quantity, line.title) == (7, "Cup")
+    buyer_client.post(reverse("previews:line-delete", args=[line.pk]))
+    assert not CartLine.objects.filter(pk=line.pk).exists()
+
+
+def test_cart_groups_lines_by_supplier_with_counts(buyer_client, buyer, make_line):
+    make_line(buyer, supplier="A", offer_id=1, quantity=2)
+    make_line(buyer, supplier="A", offer_id=2, quantity=3)
+    make_line(buyer, supplier="B", offer_id=3, quantity=10)
+    response = buyer_client.get(reverse("previews:cart"))
+    sections = response.context["suppliers"]
+    assert [(s.name, s.line_count, s.total_quantity) for s in sections] == [
+        ("A", 2, 5),
+        ("B", 1, 10),
+    ]
+    assert "2 lines, 5 pieces" in response.content.decode()
+
+
+def test_supplier_pages_and_uniqueness(buyer_client, buyer):
+    buyer_client.post(reverse("previews:supplier-create"), {"name": "A", "seller_open_id": "b2b-1"})
+    response = buyer_client.post(reverse("previews:supplier-create"), {"name": "A"})
+    assert "already have a supplier called" in response.content.decode()
+    response = buyer_client.post(
+        reverse("previews:supplier-create"), {"name": "B", "seller_open_id": "b2b-1"}
+    )
+    assert "already has this seller open id" in response.content.decode()
+    supplier = Supplier.objects.get(owner=buyer, name="A")
+    page = buyer_client.get(reverse("previews:supplier-delete", args=[supplier.pk]))
+    assert page.status_code == 200
+    buyer_client.post(reverse("previews:supplier-delete", args=[supplier.pk]))
+    assert not Supplier.objects.filter(owner=buyer).exists()
+
+
+def test_two_buyers_may_use_the_same_supplier_name(buyer, other_buyer):
+    Supplier.objects.create(owner=buyer, name="A")
+    Supplier.objects.create(owner=other_buyer, name="A")
+    assert Supplier.objects.filter(name="A").count() == 2
