@@ -1,8 +1,11 @@
+import json
+
 from django.contrib import admin
 from django.db.models import Count, Sum
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import CartLine, ShippingAddress, Supplier
+from .models import CartLine, PreviewRun, ShippingAddress, Supplier, SupplierPreview
 
 
 @admin.register(ShippingAddress)
@@ -65,3 +68,103 @@ class CartLineAdmin(admin.ModelAdmin):
     list_select_related = ("owner", "supplier")
     autocomplete_fields = ("owner", "supplier")
     readonly_fields = ("created_at", "updated_at")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Results are written by the workers only: administrators read them."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class SupplierPreviewInline(admin.TabularInline):
+    model = SupplierPreview
+    fields = (
+        "position",
+        "supplier_name",
+        "status",
+        "reason",
+        "trace_id",
+        "attempts",
+        "duration_ms",
+    )
+    readonly_fields = fields
+    show_change_link = True
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PreviewRun)
+class PreviewRunAdmin(ReadOnlyAdmin):
+    list_display = ("pk", "owner", "status", "flow", "created_at", "finished_at", "supplier_count")
+    list_filter = ("status", "flow", ("owner", admin.RelatedOnlyFieldListFilter), "created_at")
+    search_fields = ("=pk", "owner__username", "suppliers__supplier_name", "suppliers__trace_id")
+    list_select_related = ("owner",)
+    inlines = [SupplierPreviewInline]
+    readonly_fields = (
+        "owner", "status", "failure_reason", "flow", "address", "address_as_sent",
+        "submission_token", "rerun_of", "created_at", "dispatched_at", "started_at", "finished_at",
+    )  # fmt: skip
+    exclude = ("address_snapshot",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(supplier_total=Count("suppliers"))
+
+    @admin.display(description=_("suppliers"), ordering="supplier_total")
+    def supplier_count(self, run):
+        return run.supplier_total
+
+    @admin.display(description=_("address as sent"))
+    def address_as_sent(self, run):
+        return format_html(
+            "<pre>{}</pre>", json.dumps(run.address_snapshot, ensure_ascii=False, indent=2)
+        )
+
+
+@admin.register(SupplierPreview)
+class SupplierPreviewAdmin(ReadOnlyAdmin):
+    list_display = (
+        "supplier_name",
+        "run",
+        "status",
+        "error_code",
+        "trace_id",
+        "attempts",
+        "duration_ms",
+    )
+    list_filter = ("status", "error_kind", "error_code")
+    search_fields = ("supplier_name", "trace_id", "=run__pk", "reason")
+    list_select_related = ("run",)
+    exclude = ("raw_body", "requested_lines")
+    readonly_fields = (
+        "run", "position", "supplier", "supplier_name", "status", "reason", "error_kind",
+        "error_code", "trace_id", "attempts", "duration_ms", "warnings", "finished_at",
+        "post_fee_by_desc_offer_ids", "consign_offer_ids",
+        "unsupported_cross_border_pay_offer_ids", "lines_as_sent", "raw_answer",
+    )  # fmt: skip
+
+    @admin.display(description=_("lines as sent"))
+    def lines_as_sent(self, preview):
+        return format_html(
+            "<pre>{}</pre>", json.dumps(preview.requested_lines, ensure_ascii=False, indent=2)
+        )
+
+    @admin.display(description=_("raw answer (credentials removed)"))
+    def raw_answer(self, preview):
+        return format_html("<pre data-testid='raw-body'>{}</pre>", _pretty(preview.raw_body))
+
+
+def _pretty(body: str) -> str:
+    pretty = []
+    for part in body.splitlines():
+        try:
+            pretty.append(json.dumps(json.loads(part), ensure_ascii=False, indent=2))
+        except ValueError:
+            pretty.append(part)
+    return "\n".join(pretty)

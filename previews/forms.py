@@ -1,3 +1,5 @@
+import uuid
+
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.core.exceptions import ValidationError
@@ -5,7 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from . import regions
 from .imports import parse_offer_id
-from .models import MAX_QUANTITY, CartLine, ShippingAddress, Supplier
+from .models import MAX_QUANTITY, CartLine, Flow, ShippingAddress, Supplier
+from .services import missing_address_fields, snapshot_address
 from .validators import normalize_mobile, validate_spec_id
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -239,3 +242,57 @@ class CartImportForm(forms.Form):
         if not cleaned.get("text", "").strip() and not cleaned.get("file"):
             raise ValidationError(_("Paste some lines or choose a CSV file."))
         return cleaned
+
+
+class PreviewForm(OwnedFormMixin, forms.Form):
+    """Which address, which lines and which flow a new preview run asks for."""
+
+    address = forms.ModelChoiceField(
+        label=_("Ship to"), queryset=ShippingAddress.objects.none(), empty_label=None
+    )
+    lines = forms.ModelMultipleChoiceField(
+        label=_("Lines"),
+        queryset=CartLine.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one line to preview.")},
+    )
+    flow = forms.ChoiceField(
+        label=_("Flow"),
+        choices=Flow.choices,
+        required=False,
+        initial=Flow.GENERAL,
+        help_text=_("“Best flow” lets 1688 compare the flows; the page says which it used."),
+    )
+    submission_token = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        addresses = ShippingAddress.objects.filter(owner=self.owner)
+        self.fields["address"].queryset = addresses
+        default = next((a for a in addresses if a.is_default), None)
+        if default is not None:
+            self.fields["address"].initial = default.pk
+        lines = CartLine.objects.filter(owner=self.owner).select_related("supplier")
+        self.fields["lines"].queryset = lines
+        self.fields["lines"].initial = [line.pk for line in lines]
+        self.fields["submission_token"].initial = uuid.uuid4()
+
+    def clean_address(self):
+        address = self.cleaned_data["address"]
+        missing = missing_address_fields(snapshot_address(address))
+        if missing:
+            names = ", ".join(str(ShippingAddress._meta.get_field(f).verbose_name) for f in missing)
+            raise ValidationError(
+                _("This address is incomplete (%(fields)s): complete it before previewing.")
+                % {"fields": names}
+            )
+        return address
+
+    def grouped_lines(self):
+        """The line checkboxes grouped by supplier, for the template."""
+        by_supplier: dict[str, list] = {}
+        lines = {str(line.pk): line for line in self.fields["lines"].queryset}
+        for checkbox in self["lines"]:
+            line = lines[str(checkbox.data["value"])]
+            by_supplier.setdefault(line.supplier.name, []).append((checkbox, line))
+        return sorted(by_supplier.items())

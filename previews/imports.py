@@ -1,7 +1,7 @@
 """Reading cart lines from pasted text or a CSV file: offer links or ids, spec, quantity, supplier.
 
 Pure parsing, no database: `parse_cart_rows` returns the good rows and, for every bad
-row, its row number and the reason. Storing them is `services.import_cart_lines`.
+row, its row number and the reason. Storing them is `cart.import_cart_lines`.
 """
 
 from __future__ import annotations

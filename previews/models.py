@@ -177,3 +177,209 @@ class CartLine(models.Model):
     @property
     def offer_url(self) -> str:
         return f"https://detail.1688.com/offer/{self.offer_id}.html"
+
+
+class Flow(models.TextChoices):
+    BEST = "", _("Best flow (let 1688 choose)")
+    GENERAL = "general", _("General marketplace order")
+    FENXIAO = "fenxiao", _("Distribution (fenxiao)")
+    PAIRED = "paired", _("Daily deals (paired)")
+    REPURCHASE = "repurchase", _("Repurchase contract")
+    SALEPROXY = "saleproxy", _("Consignment (saleproxy)")
+    BOUTIQUE_FENXIAO = "boutiquefenxiao", _("Curated supply, distribution price")
+    BOUTIQUE_PIFA = "boutiquepifa", _("Curated supply, wholesale price")
+
+
+class PreviewRun(models.Model):
+    """One request of a buyer to preview a cart: a snapshot of address and lines, and its fate."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="preview_runs",
+        verbose_name=_("owner"),
+    )
+    submission_token = models.UUIDField(_("submission token"))
+    address = models.ForeignKey(
+        ShippingAddress,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="preview_runs",
+        verbose_name=_("address"),
+    )
+    address_snapshot = models.JSONField(_("address as sent"))
+    flow = models.CharField(_("flow"), max_length=20, choices=Flow.choices, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    failure_reason = models.TextField(_("why it failed"), blank=True)
+    rerun_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reruns",
+        verbose_name=_("re-run of"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    dispatched_at = models.DateTimeField(_("sent to the workers"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("preview run")
+        verbose_name_plural = _("preview runs")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "submission_token"], name="one_run_per_submission"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "started_at"], name="run_status_started")]
+
+    def __str__(self):
+        return f"#{self.pk} ({self.get_status_display()})"
+
+    def get_absolute_url(self):
+        return reverse("previews:run-detail", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class SupplierPreview(models.Model):
+    """One supplier's part of a run: the lines asked for and what the gateway answered."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        OK = "ok", _("Previewed")
+        REJECTED = "rejected", _("Refused by the gateway")
+        FAILED = "failed", _("Could not be previewed")
+
+    run = models.ForeignKey(
+        PreviewRun, on_delete=models.CASCADE, related_name="suppliers", verbose_name=_("run")
+    )
+    position = models.PositiveIntegerField(_("position"))
+    supplier = models.ForeignKey(
+        Supplier,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="previews",
+        verbose_name=_("supplier"),
+    )
+    supplier_name = models.CharField(_("supplier"), max_length=120)
+    requested_lines = models.JSONField(_("lines as sent"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    error_kind = models.CharField(_("error kind"), max_length=20, blank=True)
+    error_code = models.CharField(_("error code"), max_length=60, blank=True)
+    trace_id = models.CharField(_("trace id"), max_length=200, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
+    warnings = models.JSONField(_("warnings"), default=list, blank=True)
+    post_fee_by_desc_offer_ids = models.JSONField(default=list, blank=True)
+    consign_offer_ids = models.JSONField(default=list, blank=True)
+    unsupported_cross_border_pay_offer_ids = models.JSONField(default=list, blank=True)
+    raw_body = models.TextField(_("raw answer (credentials removed)"), blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("supplier preview")
+        verbose_name_plural = _("supplier previews")
+        ordering = ["run", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "position"], name="one_supplier_per_position"),
+        ]
+
+    def __str__(self):
+        return f"{self.supplier_name} ({self.get_status_display()})"
+
+
+class PreviewRecord(models.Model):
+    """One order the gateway would create for a supplier (it may split into several)."""
+
+    supplier_preview = models.ForeignKey(
+        SupplierPreview, on_delete=models.CASCADE, related_name="records"
+    )
+    index = models.PositiveIntegerField()
+    sum_payment_fen = models.BigIntegerField(null=True)
+    sum_carriage_fen = models.BigIntegerField(null=True)
+    sum_payment_no_carriage_fen = models.BigIntegerField(null=True)
+    discount_fen = models.BigIntegerField(null=True)
+    additional_fee_fen = models.BigIntegerField(null=True)
+    status = models.BooleanField(default=True)
+    message = models.TextField(blank=True)
+    result_code = models.CharField(max_length=60, blank=True)
+    flow_flag = models.CharField(max_length=30, blank=True)
+    trade_mode_names = models.JSONField(default=list)
+    trade_modes = models.JSONField(default=list)
+    pay_channels = models.JSONField(default=list)
+    tao_sample_single_promotion = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("previewed order")
+        verbose_name_plural = _("previewed orders")
+        ordering = ["supplier_preview", "index"]
+        constraints = [
+            # Idempotence: an answer stored twice would collide here.
+            models.UniqueConstraint(
+                fields=["supplier_preview", "index"], name="one_record_per_index"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.supplier_preview} #{self.index + 1}"
+
+
+class PreviewLine(models.Model):
+    record = models.ForeignKey(PreviewRecord, on_delete=models.CASCADE, related_name="lines")
+    index = models.PositiveIntegerField()
+    offer_id = models.PositiveBigIntegerField(null=True)
+    spec_id = models.CharField(max_length=64, blank=True)
+    sku_id = models.PositiveBigIntegerField(null=True)
+    quantity = models.PositiveIntegerField(null=True)
+    final_unit_price_fen = models.BigIntegerField(null=True)
+    amount_fen = models.BigIntegerField(null=True)
+    message = models.TextField(blank=True)
+    result_code = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["record", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["record", "index"], name="one_line_per_index"),
+        ]
+
+    def __str__(self):
+        return f"{self.offer_id} × {self.quantity}"
+
+
+class PreviewPromotion(models.Model):
+    """A promotion of a line (`line` set) or of the whole order (shop-level, `line` empty)."""
+
+    record = models.ForeignKey(PreviewRecord, on_delete=models.CASCADE, related_name="promotions")
+    line = models.ForeignKey(
+        PreviewLine, on_delete=models.CASCADE, null=True, blank=True, related_name="promotions"
+    )
+    promotion_id = models.CharField(max_length=200, blank=True)
+    text = models.CharField(max_length=500, blank=True)
+    description_html = models.TextField(blank=True)  # third-party HTML: sanitised when shown
+    selected = models.BooleanField(default=False)
+    free_postage = models.BooleanField(default=False)
+    discount_fen = models.BigIntegerField(null=True)
+
+    class Meta:
+        ordering = ["record", "line", "pk"]
+
+    def __str__(self):
+        return self.text

@@ -384,7 +384,9 @@ class Sandbox:
             scenario = scenario_of(offer_id)
             if scenario == 904:
                 line["resultCode"] = "500_004"
-                line["message"] = f"商品{offer_id}_{spec_id}库存不足"
+                line["message"] = (
+                    f"商品{offer_id}" + (f"_{spec_id}" if spec_id else "") + "库存不足"
+                )
                 status, message, result_code = False, "库存不足", "500_004"
             if scenario == 905 and quantity < 10:
                 status, message, result_code = False, f"商品{offer_id}未达到最小起订量10", "500_005"

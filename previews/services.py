@@ -1,216 +1,405 @@
-"""Use cases of the buyer's data: addresses, suppliers, cart lines and their bulk import."""
+"""Use cases of preview runs: start one, send it to the workers, execute it, store answers.
+
+A run snapshots the address and the lines, grouped by supplier, in one transaction. After
+commit it is sent to the broker; if the broker is down it stays queued and unsent, and is
+sent again later (`dispatch_waiting_runs`). The worker calls the gateway for every
+supplier at once and stores each answer under a lock, so a duplicate delivery stores
+nothing twice.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .imports import CartRow, RowError
-from .models import MAX_QUANTITY, CartLine, ShippingAddress, Supplier
+from . import gateway
+from .models import (
+    CartLine,
+    PreviewLine,
+    PreviewPromotion,
+    PreviewRecord,
+    PreviewRun,
+    ShippingAddress,
+    SupplierPreview,
+)
+from .money import yuan_to_fen
+
+logger = logging.getLogger(__name__)
+
+ADDRESS_FIELDS = (
+    "full_name", "mobile", "phone", "post_code", "province_text", "city_text",
+    "area_text", "town_text", "address", "district_code",
+)  # fmt: skip
 
 
-@transaction.atomic
-def save_address(*, address: ShippingAddress) -> ShippingAddress:
-    """Save an address; making it the default clears the owner's other default in the same step.
-
-    An owner's first address becomes the default.
-    """
-    others = ShippingAddress.objects.filter(owner=address.owner).exclude(pk=address.pk)
-    if not others.filter(is_default=True).exists():
-        address.is_default = True
-    if address.is_default:
-        others.filter(is_default=True).update(is_default=False)
-    address.save()
-    return address
+# --------------------------------------------------------------------------- starting
 
 
-@transaction.atomic
-def delete_address(*, address: ShippingAddress) -> None:
-    """Delete an address; when it was the default, the owner's next address becomes default."""
-    was_default = address.is_default
-    owner = address.owner
-    address.delete()
-    if was_default:
-        successor = ShippingAddress.objects.filter(owner=owner).order_by("label", "pk").first()
-        if successor:
-            successor.is_default = True
-            successor.save(update_fields=["is_default", "updated_at"])
+def snapshot_address(address: ShippingAddress) -> dict:
+    """The address as the run will send it; the phone falls back to the mobile number."""
+    snapshot = {field: getattr(address, field) for field in ADDRESS_FIELDS}
+    snapshot["phone"] = snapshot["phone"] or snapshot["mobile"]
+    snapshot["label"] = address.label
+    return snapshot
 
 
-def add_cart_line(
+def missing_address_fields(snapshot: dict) -> list[str]:
+    return [field for field in ADDRESS_FIELDS if not str(snapshot.get(field) or "").strip()]
+
+
+def group_lines(lines: Sequence[CartLine]) -> list[tuple[int | None, str, list[dict]]]:
+    """Lines grouped by supplier as (supplier id, name, requested lines), by supplier name."""
+    groups: dict[int, tuple[str, list[dict]]] = {}
+    for line in sorted(lines, key=lambda item: (item.supplier.name, item.offer_id, item.spec_id)):
+        _name, requested = groups.setdefault(line.supplier_id, (line.supplier.name, []))
+        requested.append(
+            {
+                "offer_id": line.offer_id,
+                "spec_id": line.spec_id,
+                "quantity": line.quantity,
+                "title": line.title,
+            }
+        )
+    return [(supplier_id, name, requested) for supplier_id, (name, requested) in groups.items()]
+
+
+def start_preview(
     *,
     owner,
-    supplier: Supplier,
-    offer_id: int,
-    spec_id: str = "",
-    quantity: int,
-    title: str = "",
-    note: str = "",
-) -> tuple[CartLine, bool]:
-    """Add an offer to the cart; if the same offer and spec is there, raise its quantity.
+    address: ShippingAddress,
+    lines: Sequence[CartLine],
+    flow: str,
+    submission_token: uuid.UUID,
+) -> tuple[PreviewRun, bool]:
+    """Create a run from the cart in one transaction and send it after commit.
 
-    Returns the line and whether it was created. Raises ValidationError when the merged
-    quantity would pass 99,999.
+    The same `submission_token` twice (a double click, a resubmitted form) returns the
+    first run and False.
     """
-    spec_id = (spec_id or "").lower()
-    for _attempt in range(2):  # a concurrent insert of the same line: retry as an update
-        try:
-            with transaction.atomic():
-                existing = (
-                    CartLine.objects.select_for_update()
-                    .filter(owner=owner, offer_id=offer_id, spec_id=spec_id)
-                    .first()
-                )
-                if existing is None:
-                    line = CartLine.objects.create(
-                        owner=owner,
-                        supplier=supplier,
-                        offer_id=offer_id,
-                        spec_id=spec_id,
-                        quantity=quantity,
-                        title=title,
-                        note=note,
-                    )
-                    return line, True
-                if existing.quantity + quantity > MAX_QUANTITY:
-                    raise ValidationError(
-                        _(
-                            "This offer is already in your cart with quantity %(have)s; "
-                            "adding %(add)s would pass 99,999."
-                        )
-                        % {"have": existing.quantity, "add": quantity}
-                    )
-                CartLine.objects.filter(pk=existing.pk).update(quantity=F("quantity") + quantity)
-                existing.refresh_from_db()
-                return existing, False
-        except IntegrityError:
-            continue
-    raise ValidationError(_("The cart changed while adding this line; please try again."))
-
-
-@transaction.atomic
-def supplier_named(*, owner, name: str) -> Supplier:
-    """The owner's supplier of this name, created if new."""
-    supplier, _created = Supplier.objects.get_or_create(owner=owner, name=name.strip())
-    return supplier
-
-
-def update_cart_line(*, line: CartLine, supplier: Supplier, **fields) -> CartLine:
-    """Change a line's offer, spec, quantity, title or note, and its supplier."""
-    for name, value in fields.items():
-        setattr(line, name, value)
-    line.supplier = supplier
-    line.full_clean()
-    line.save()
-    return line
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    created: int
-    updated: int
-    suppliers_created: int
-    errors: tuple[RowError, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-def import_cart_lines(*, owner, rows: list[CartRow], errors: list[RowError]) -> ImportResult:
-    """Store parsed rows, all or nothing: if any row is bad, nothing is imported.
-
-    Rows for the same offer and spec are added up; an offer already in the cart has its
-    quantity raised, as when it is added by hand. A row whose supplier disagrees with the
-    line already in the cart (or with an earlier row) is a bad row.
-    """
-    problems = list(errors)
-    existing = {
-        (line.offer_id, line.spec_id): line for line in CartLine.objects.filter(owner=owner)
-    }
-    supplier_of_line = dict(
-        CartLine.objects.filter(owner=owner).values_list("pk", "supplier__name")
+    return _create_run(
+        owner=owner,
+        address=address,
+        address_snapshot=snapshot_address(address),
+        groups=group_lines(lines),
+        flow=flow,
+        submission_token=submission_token,
     )
-    merged: dict[tuple[int, str], dict] = {}
-    for row in rows:
-        key = (row.offer_id, row.spec_id)
-        line = existing.get(key)
-        if line is not None and supplier_of_line[line.pk] != row.supplier:
-            problems.append(
-                RowError(
-                    row.row_number,
-                    _("offer %(offer)s is already in your cart under supplier “%(supplier)s”")
-                    % {"offer": row.offer_id, "supplier": supplier_of_line[line.pk]},
-                )
+
+
+def rerun(*, run: PreviewRun, submission_token: uuid.UUID) -> tuple[PreviewRun, bool]:
+    """A new run asking exactly what `run` asked: same address snapshot, lines and flow."""
+    groups = [
+        (s.supplier_id, s.supplier_name, s.requested_lines)
+        for s in run.suppliers.order_by("position")
+    ]
+    return _create_run(
+        owner=run.owner,
+        address=run.address,
+        address_snapshot=run.address_snapshot,
+        groups=groups,
+        flow=run.flow,
+        submission_token=submission_token,
+        rerun_of=run,
+    )
+
+
+def _create_run(*, owner, address, address_snapshot, groups, flow, submission_token, rerun_of=None):
+    if not groups:
+        raise ValueError("a preview run needs at least one line")
+    try:
+        with transaction.atomic():
+            run = PreviewRun.objects.create(
+                owner=owner,
+                address=address,
+                address_snapshot=address_snapshot,
+                flow=flow,
+                submission_token=submission_token,
+                rerun_of=rerun_of,
             )
-            continue
-        entry = merged.get(key)
-        if entry is None:
-            merged[key] = {"row": row, "quantity": row.quantity}
-            continue
-        if entry["row"].supplier != row.supplier:
-            problems.append(
-                RowError(
-                    row.row_number,
-                    _("offer %(offer)s appears in row %(first)s with another supplier")
-                    % {"offer": row.offer_id, "first": entry["row"].row_number},
+            SupplierPreview.objects.bulk_create(
+                SupplierPreview(
+                    run=run,
+                    position=position,
+                    supplier_id=supplier_id,
+                    supplier_name=name,
+                    requested_lines=requested,
                 )
+                for position, (supplier_id, name, requested) in enumerate(groups)
             )
-            continue
-        entry["quantity"] += row.quantity
-    for key, entry in merged.items():
-        have = existing[key].quantity if key in existing else 0
-        if have + entry["quantity"] > MAX_QUANTITY:
-            problems.append(
-                RowError(
-                    entry["row"].row_number,
-                    _("the quantity of offer %(offer)s would reach %(total)s, above 99,999")
-                    % {"offer": key[0], "total": have + entry["quantity"]},
-                )
-            )
-    if problems:
-        return ImportResult(0, 0, 0, tuple(sorted(problems, key=lambda e: e.row_number)))
-    return _store(owner, merged, existing)
+            transaction.on_commit(lambda: dispatch_run(run_id=run.pk))
+    except IntegrityError:
+        existing = PreviewRun.objects.filter(owner=owner, submission_token=submission_token).first()
+        if existing is None:
+            raise
+        return existing, False
+    return run, True
+
+
+# --------------------------------------------------------------------------- dispatching
+
+
+def dispatch_run(*, run_id: int) -> bool:
+    """Send a run to the workers. If the broker cannot be reached the run stays unsent."""
+    from .tasks import execute_preview_run
+
+    try:
+        execute_preview_run.apply_async(args=[run_id], retry=False)
+    except Exception as problem:  # kombu raises several kinds when the broker is away
+        logger.warning("run %s not sent, the broker is unreachable: %s", run_id, problem)
+        return False
+    PreviewRun.objects.filter(pk=run_id, dispatched_at__isnull=True).update(
+        dispatched_at=timezone.now()
+    )
+    return True
+
+
+def dispatch_waiting_runs(*, owner=None, older_than: timedelta = timedelta(seconds=3)) -> int:
+    """Send again the runs that were saved while the broker was down. Returns how many went."""
+    waiting = PreviewRun.objects.filter(
+        status=PreviewRun.Status.QUEUED,
+        dispatched_at__isnull=True,
+        created_at__lte=timezone.now() - older_than,
+    )
+    if owner is not None:
+        waiting = waiting.filter(owner=owner)
+    sent = 0
+    for run_id in waiting.values_list("pk", flat=True):
+        if not dispatch_run(run_id=run_id):
+            break
+        sent += 1
+    return sent
+
+
+# --------------------------------------------------------------------------- executing
+
+
+def gateway_config() -> gateway.GatewayConfig:
+    """The gateway settings of this deployment; credentials are read here, in the worker."""
+    return gateway.GatewayConfig(
+        base_url=settings.DAJI_API_URL,
+        app_key=settings.DAJI_APP_KEY,
+        app_secret=settings.DAJI_APP_SECRET,
+        connect_timeout=settings.DAJI_CONNECT_TIMEOUT,
+        read_timeout=settings.DAJI_READ_TIMEOUT,
+        max_attempts=settings.DAJI_MAX_ATTEMPTS,
+        retry_budget=settings.DAJI_RETRY_BUDGET,
+    )
+
+
+def address_param(snapshot: dict) -> gateway.Address:
+    return gateway.Address(**{field: snapshot.get(field, "") for field in ADDRESS_FIELDS})
+
+
+def execute_run(*, run_id: int, config: gateway.GatewayConfig | None = None) -> None:
+    """Preview every supplier of a run that has no answer yet, all at once, and finish it.
+
+    Safe to call twice: a finished run is left alone, and a supplier already answered is
+    not asked again.
+    """
+    claimed = PreviewRun.objects.filter(
+        pk=run_id, status__in=[PreviewRun.Status.QUEUED, PreviewRun.Status.RUNNING]
+    ).update(status=PreviewRun.Status.RUNNING, started_at=timezone.now())
+    if not claimed:
+        logger.info("run %s is finished or gone: nothing to do", run_id)
+        return
+    run = PreviewRun.objects.get(pk=run_id)
+    pending = list(run.suppliers.filter(status=SupplierPreview.Status.PENDING))
+    config = config or gateway_config()
+    address = address_param(run.address_snapshot)
+    if pending:
+        workers = min(settings.PREVIEW_MAX_PARALLEL_CALLS, len(pending))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"run{run_id}") as pool:
+            for supplier_preview in pending:
+                pool.submit(_preview_supplier, supplier_preview, address, run.flow, config)
+    PreviewRun.objects.filter(pk=run_id, status=PreviewRun.Status.RUNNING).update(
+        status=PreviewRun.Status.DONE, finished_at=timezone.now()
+    )
+
+
+def _preview_supplier(
+    supplier_preview: SupplierPreview,
+    address: gateway.Address,
+    flow: str,
+    config: gateway.GatewayConfig,
+) -> None:
+    """One supplier's call and its storage, in a worker thread with its own DB connection."""
+    cargo = [
+        gateway.Cargo(offer_id=line["offer_id"], spec_id=line["spec_id"], quantity=line["quantity"])
+        for line in supplier_preview.requested_lines
+    ]
+    started = time.monotonic()
+    try:
+        answer = gateway.preview_order(config, address=address, cargo=cargo, flow=flow)
+    except gateway.GatewayError as error:
+        record_failure(supplier_preview_id=supplier_preview.pk, error=error)
+    except Exception as problem:  # a bug must not leave the supplier pending
+        logger.exception("preview of supplier %s crashed", supplier_preview.pk)
+        error = gateway.GatewayError(
+            gateway.ErrorKind.MALFORMED,
+            _("The preview failed unexpectedly (%(kind)s).") % {"kind": type(problem).__name__},
+            retryable=False,
+        )
+        error.duration = time.monotonic() - started
+        record_failure(supplier_preview_id=supplier_preview.pk, error=error)
+    else:
+        record_answer(supplier_preview_id=supplier_preview.pk, answer=answer)
+    finally:
+        connection.close()
 
 
 @transaction.atomic
-def _store(owner, merged: dict, existing: dict) -> ImportResult:
-    suppliers = {s.name: s for s in Supplier.objects.filter(owner=owner)}
-    missing = sorted({e["row"].supplier for e in merged.values()} - suppliers.keys())
-    for supplier in Supplier.objects.bulk_create(
-        [Supplier(owner=owner, name=name) for name in missing]
-    ):
-        suppliers[supplier.name] = supplier
-    if any(s.pk is None for s in suppliers.values()):  # backends that return no ids
-        suppliers = {s.name: s for s in Supplier.objects.filter(owner=owner)}
-    new_lines, changed = [], []
-    by_supplier = defaultdict(int)
-    for key, entry in merged.items():
-        row = entry["row"]
-        if key in existing:
-            line = existing[key]
-            line.quantity += entry["quantity"]
-            line.updated_at = timezone.now()
-            changed.append(line)
-        else:
-            new_lines.append(
-                CartLine(
-                    owner=owner,
-                    supplier=suppliers[row.supplier],
-                    offer_id=row.offer_id,
-                    spec_id=row.spec_id,
-                    quantity=entry["quantity"],
-                    title=row.title,
-                    note=row.note,
-                )
-            )
-        by_supplier[row.supplier] += 1
-    CartLine.objects.bulk_create(new_lines, batch_size=1000)
-    CartLine.objects.bulk_update(changed, ["quantity", "updated_at"], batch_size=1000)
-    return ImportResult(len(new_lines), len(changed), len(missing), ())
+def record_answer(*, supplier_preview_id: int, answer: gateway.PreviewAnswer) -> bool:
+    """Store a supplier's answer. Returns False (storing nothing) if it was already stored."""
+    supplier_preview = SupplierPreview.objects.select_for_update().get(pk=supplier_preview_id)
+    if supplier_preview.status != SupplierPreview.Status.PENDING:
+        return False
+    quantities = {
+        (line["offer_id"], line["spec_id"] or ""): line["quantity"]
+        for line in supplier_preview.requested_lines
+    }
+    records = PreviewRecord.objects.bulk_create(
+        _record_row(supplier_preview, index, record) for index, record in enumerate(answer.records)
+    )
+    lines, promotions = [], []
+    for record_row, record in zip(records, answer.records, strict=True):
+        for index, line in enumerate(record.lines):
+            lines.append(_line_row(record_row, index, line, quantities))
+        promotions += [_promotion_row(record_row, None, p) for p in record.shop_promotions]
+    PreviewLine.objects.bulk_create(lines)
+    line_rows = iter(lines)
+    for record_row, record in zip(records, answer.records, strict=True):
+        for line in record.lines:
+            line_row = next(line_rows)
+            promotions += [_promotion_row(record_row, line_row, p) for p in line.promotions]
+    PreviewPromotion.objects.bulk_create(promotions)
+    supplier_preview.status = SupplierPreview.Status.OK
+    supplier_preview.trace_id = answer.trace_id[:200]
+    supplier_preview.attempts = answer.attempts
+    supplier_preview.duration_ms = round(answer.duration * 1000)
+    supplier_preview.warnings = list(answer.warnings)
+    supplier_preview.post_fee_by_desc_offer_ids = list(answer.post_fee_by_desc_offer_ids)
+    supplier_preview.consign_offer_ids = list(answer.consign_offer_ids)
+    supplier_preview.unsupported_cross_border_pay_offer_ids = list(
+        answer.unsupported_cross_border_pay_offer_ids
+    )
+    supplier_preview.raw_body = "\n".join(answer.raw_bodies)
+    supplier_preview.finished_at = timezone.now()
+    supplier_preview.save()
+    return True
+
+
+def _record_row(supplier_preview, index, record: gateway.PreviewRecord) -> PreviewRecord:
+    return PreviewRecord(
+        supplier_preview=supplier_preview,
+        index=index,
+        sum_payment_fen=record.sum_payment_fen,
+        sum_carriage_fen=record.sum_carriage_fen,
+        sum_payment_no_carriage_fen=record.sum_payment_no_carriage_fen,
+        discount_fen=record.discount_fen,
+        additional_fee_fen=record.additional_fee_fen,
+        status=record.status,
+        message=record.message or "",
+        result_code=record.result_code or "",
+        flow_flag=record.flow_flag or "",
+        trade_mode_names=list(record.trade_mode_names),
+        trade_modes=[
+            {"trade_type": m.trade_type, "name": m.name, "op_support": m.op_support}
+            for m in record.trade_modes
+        ],
+        pay_channels=[
+            {"name": c.name, "amount_limit_fen": c.amount_limit_fen} for c in record.pay_channels
+        ],
+        tao_sample_single_promotion=record.tao_sample_single_promotion,
+    )
+
+
+def _line_row(record_row, index, line: gateway.PreviewLine, quantities) -> PreviewLine:
+    return PreviewLine(
+        record=record_row,
+        index=index,
+        offer_id=line.offer_id,
+        spec_id=line.spec_id or "",
+        sku_id=line.sku_id,
+        quantity=quantities.get((line.offer_id, line.spec_id or "")),
+        final_unit_price_fen=None
+        if line.final_unit_price is None
+        else yuan_to_fen(line.final_unit_price),
+        amount_fen=None if line.amount is None else yuan_to_fen(line.amount),
+        message=line.message or "",
+        result_code=line.result_code or "",
+    )
+
+
+def _promotion_row(record_row, line_row, promotion: gateway.Promotion) -> PreviewPromotion:
+    return PreviewPromotion(
+        record=record_row,
+        line=line_row,
+        promotion_id=(promotion.promotion_id or "")[:200],
+        text=promotion.text[:500],
+        description_html=promotion.description_html,
+        selected=promotion.selected,
+        free_postage=promotion.free_postage,
+        discount_fen=promotion.discount_fen,
+    )
+
+
+@transaction.atomic
+def record_failure(*, supplier_preview_id: int, error: gateway.GatewayError) -> bool:
+    """Store why a supplier could not be previewed. False if it already has an outcome."""
+    supplier_preview = SupplierPreview.objects.select_for_update().get(pk=supplier_preview_id)
+    if supplier_preview.status != SupplierPreview.Status.PENDING:
+        return False
+    refused = error.kind == gateway.ErrorKind.REJECTED
+    supplier_preview.status = (
+        SupplierPreview.Status.REJECTED if refused else SupplierPreview.Status.FAILED
+    )
+    supplier_preview.reason = error.reason
+    supplier_preview.error_kind = str(error.kind)
+    supplier_preview.error_code = (error.error_code or "")[:60]
+    supplier_preview.trace_id = (error.trace_id or "")[:200]
+    supplier_preview.attempts = error.attempts
+    supplier_preview.duration_ms = round(error.duration * 1000)
+    supplier_preview.raw_body = error.raw_body
+    supplier_preview.finished_at = timezone.now()
+    supplier_preview.save()
+    return True
+
+
+def fail_run(*, run_id: int, reason: str) -> None:
+    """End a run that cannot finish: its unanswered suppliers fail with the same reason."""
+    with transaction.atomic():
+        now = timezone.now()
+        SupplierPreview.objects.filter(run_id=run_id, status=SupplierPreview.Status.PENDING).update(
+            status=SupplierPreview.Status.FAILED, reason=reason, finished_at=now
+        )
+        PreviewRun.objects.filter(
+            pk=run_id, status__in=[PreviewRun.Status.QUEUED, PreviewRun.Status.RUNNING]
+        ).update(status=PreviewRun.Status.FAILED, failure_reason=reason, finished_at=now)
+
+
+def sweep_stale_runs(*, run_ids: Sequence[int] | None = None) -> int:
+    """Fail the runs still "running" long after any worker could be on them (it died)."""
+    cutoff = timezone.now() - timedelta(seconds=settings.PREVIEW_STALE_AFTER_SECONDS)
+    stale = PreviewRun.objects.filter(status=PreviewRun.Status.RUNNING, started_at__lt=cutoff)
+    if run_ids is not None:
+        stale = stale.filter(pk__in=run_ids)
+    swept = 0
+    for run_id in stale.values_list("pk", flat=True):
+        fail_run(
+            run_id=run_id,
+            reason=_(
+                "The worker stopped while previewing this run (it was restarted or killed). "
+                "Nothing was lost: run it again."
+            ),
+        )
+        swept += 1
+    return swept

@@ -1,18 +1,22 @@
 """Thin views: every query is scoped to the signed-in buyer, so another buyer's ids give 404."""
 
+import uuid
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, Sum
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch, Q, Sum
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from . import regions, services
-from .forms import CartImportForm, CartLineForm, ShippingAddressForm, SupplierForm
+from . import cart, regions, services
+from .breakdown import build_breakdown, runs_with_results
+from .forms import CartImportForm, CartLineForm, PreviewForm, ShippingAddressForm, SupplierForm
 from .imports import decode_upload, parse_cart_rows
-from .models import CartLine, ShippingAddress, Supplier
+from .models import CartLine, PreviewRun, ShippingAddress, Supplier, SupplierPreview
 
 IMPORT_ERRORS_SHOWN = 200
 
@@ -33,7 +37,7 @@ def address_form(request, pk=None):
     address = get_object_or_404(ShippingAddress, pk=pk, owner=request.user) if pk else None
     form = ShippingAddressForm(request.POST or None, instance=address, owner=request.user)
     if request.method == "POST" and form.is_valid():
-        services.save_address(address=form.instance)
+        cart.save_address(address=form.instance)
         messages.success(request, _("Address “%(label)s” saved.") % {"label": form.instance.label})
         return redirect("previews:address-list")
     return render(
@@ -46,7 +50,7 @@ def address_form(request, pk=None):
 def address_delete(request, pk):
     address = get_object_or_404(ShippingAddress, pk=pk, owner=request.user)
     if request.method == "POST":
-        services.delete_address(address=address)
+        cart.delete_address(address=address)
         messages.success(request, _("Address “%(label)s” deleted.") % {"label": address.label})
         return redirect("previews:address-list")
     return render(
@@ -60,7 +64,7 @@ def address_delete(request, pk):
 def address_make_default(request, pk):
     address = get_object_or_404(ShippingAddress, pk=pk, owner=request.user)
     address.is_default = True
-    services.save_address(address=address)
+    cart.save_address(address=address)
     messages.success(
         request, _("“%(label)s” is now your default address.") % {"label": address.label}
     )
@@ -118,7 +122,7 @@ def supplier_delete(request, pk):
 # --------------------------------------------------------------------------- cart
 
 
-def cart(request):
+def cart_lines(request):
     suppliers = (
         Supplier.objects.filter(owner=request.user)
         .annotate(line_count=Count("lines"), total_quantity=Sum("lines__quantity"))
@@ -133,7 +137,7 @@ def line_form(request, pk=None):
     form = CartLineForm(request.POST or None, owner=request.user, line=line)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        supplier = data["supplier"] or services.supplier_named(
+        supplier = data["supplier"] or cart.supplier_named(
             owner=request.user, name=data["new_supplier"]
         )
         fields = {
@@ -145,9 +149,7 @@ def line_form(request, pk=None):
         }
         try:
             if line is None:
-                line, created = services.add_cart_line(
-                    owner=request.user, supplier=supplier, **fields
-                )
+                line, created = cart.add_cart_line(owner=request.user, supplier=supplier, **fields)
                 if created:
                     messages.success(request, _("Line added to your cart."))
                 else:
@@ -157,7 +159,7 @@ def line_form(request, pk=None):
                         % {"q": line.quantity},
                     )
             else:
-                services.update_cart_line(line=line, supplier=supplier, **fields)
+                cart.update_cart_line(line=line, supplier=supplier, **fields)
                 messages.success(request, _("Line saved."))
             return redirect("previews:cart")
         except ValidationError as error:
@@ -192,7 +194,7 @@ def cart_import(request):
             if not rows and not errors:
                 form.add_error(None, _("There are no lines to import."))
             else:
-                result = services.import_cart_lines(owner=request.user, rows=rows, errors=errors)
+                result = cart.import_cart_lines(owner=request.user, rows=rows, errors=errors)
                 if result.ok:
                     messages.success(
                         request,
@@ -216,3 +218,102 @@ def cart_import(request):
             "errors_shown": result.errors[:IMPORT_ERRORS_SHOWN] if result else (),
         },
     )
+
+
+# --------------------------------------------------------------------------- preview runs
+
+
+def preview_create(request):
+    form = PreviewForm(request.POST or None, owner=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        run, _created = services.start_preview(
+            owner=request.user,
+            address=data["address"],
+            lines=list(data["lines"].select_related("supplier")),
+            flow=data["flow"],
+            submission_token=data["submission_token"],
+        )
+        return redirect(run)
+    return render(request, "previews/preview_form.html", {"form": form})
+
+
+def run_list(request):
+    runs = (
+        PreviewRun.objects.filter(owner=request.user)
+        .annotate(
+            supplier_count=Count("suppliers", distinct=True),
+            total_fen=Sum(
+                "suppliers__records__sum_payment_fen",
+                filter=Q(suppliers__status=SupplierPreview.Status.OK),
+            ),
+        )
+        .order_by("-created_at", "-pk")
+    )
+    page = Paginator(runs, 25).get_page(request.GET.get("page"))
+    for run in page.object_list:
+        run.rerun_token = uuid.uuid4()  # one token per rendered button: a double click runs once
+    return render(request, "previews/run_list.html", {"page": page, "runs": page.object_list})
+
+
+def _owned_run(request, pk) -> PreviewRun:
+    run = get_object_or_404(PreviewRun, pk=pk, owner=request.user)
+    if run.status == PreviewRun.Status.RUNNING:
+        services.sweep_stale_runs(run_ids=[run.pk])
+        run.refresh_from_db()
+    elif run.status == PreviewRun.Status.QUEUED and run.dispatched_at is None:
+        services.dispatch_waiting_runs(owner=request.user)
+        run.refresh_from_db()
+    return run
+
+
+def run_detail(request, pk):
+    run = _owned_run(request, pk)
+    run = runs_with_results(PreviewRun.objects.filter(pk=run.pk)).get()
+    return render(
+        request,
+        "previews/run_detail.html",
+        {"run": run, "breakdown": build_breakdown(run), "rerun_token": uuid.uuid4()},
+    )
+
+
+def run_status(request, pk):
+    """Progress of a run for the page's polling script."""
+    run = _owned_run(request, pk)
+    suppliers = [
+        {"id": s.pk, "status": s.status, "label": s.get_status_display()}
+        for s in run.suppliers.order_by("position")
+    ]
+    return JsonResponse(
+        {
+            "status": run.status,
+            "finished": run.is_finished,
+            "waiting_for_broker": run.dispatched_at is None and not run.is_finished,
+            "suppliers": suppliers,
+        }
+    )
+
+
+@require_POST
+def run_rerun(request, pk):
+    run = get_object_or_404(PreviewRun, pk=pk, owner=request.user)
+    try:
+        token = uuid.UUID(request.POST.get("submission_token", ""))
+    except ValueError:
+        token = uuid.uuid4()
+    new_run, _created = services.rerun(run=run, submission_token=token)
+    return redirect(new_run)
+
+
+@require_POST
+def run_dispatch(request, pk):
+    run = get_object_or_404(PreviewRun, pk=pk, owner=request.user)
+    if run.status == PreviewRun.Status.QUEUED:
+        if services.dispatch_run(run_id=run.pk):
+            messages.success(request, _("The run was sent to the workers."))
+        else:
+            messages.error(
+                request,
+                _("The job queue is still unreachable; the run is kept and sent when it is back."),
+            )
+    return redirect(run)

@@ -192,7 +192,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     (BROKER_DIR / "results").mkdir(exist_ok=True)
     CELERY_RESULT_BACKEND = f"file://{BROKER_DIR / 'results'}"
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Longer than the hard time limit, so a task is redelivered only if its worker died.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
     CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -214,3 +215,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": read_str("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {"urllib3": {"level": "WARNING"}},
 }
+
+# Preview runs: how many gateway calls one run makes at once, and when a run that shows
+# "running" is taken for dead (its worker was killed): past the hard time limit.
+PREVIEW_MAX_PARALLEL_CALLS = read_positive_int("PREVIEW_MAX_PARALLEL_CALLS", 20)
+PREVIEW_STALE_AFTER_SECONDS = CELERY_TASK_TIME_LIMIT + 30

@@ -74,3 +74,30 @@ def make_line():
         )
 
     return make
+
+
+DEMO_SUPPLIERS = {
+    # name: [(offer_id, spec_id, quantity)]; sandbox conventions in the README
+    "杭州小商品店": [(670291644950, "594b40c111b019af610a0078e4316373", 1)],
+    "义乌日用百货": [(612345001100, "", 10), (612345001200, "", 5), (612345001700, "", 3)],
+    "深圳电子配件": [(623456001200, "", 20), (623456001904, "", 2)],
+    "广州服装批发": [(634567001901, "", 4)],
+    "汕头玩具厂": [(645678001950, "", 1)],  # HTTP 500 from the sandbox: a failed supplier
+}
+
+
+@pytest.fixture
+def stocked_cart(make_address, make_line):
+    """A buyer's default address and a cart whose suppliers cover ok, split, blocked,
+    refused and failed answers from the sandbox."""
+
+    def stock(owner, suppliers=DEMO_SUPPLIERS):
+        address = make_address(owner, is_default=True)
+        lines = [
+            make_line(owner, supplier=name, offer_id=offer_id, spec_id=spec_id, quantity=quantity)
+            for name, items in suppliers.items()
+            for offer_id, spec_id, quantity in items
+        ]
+        return address, lines
+
+    return stock

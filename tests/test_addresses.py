@@ -4,7 +4,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from previews import services
+from previews import cart
 from previews.forms import ShippingAddressForm
 from previews.models import ShippingAddress
 
@@ -90,14 +90,14 @@ def test_database_refuses_a_malformed_district_code(buyer, make_address):
 
 
 def test_first_address_becomes_default_and_a_new_default_replaces_it(buyer):
-    first = services.save_address(address=ShippingAddress(owner=buyer, **_fields("A")))
+    first = cart.save_address(address=ShippingAddress(owner=buyer, **_fields("A")))
     assert first.is_default
-    second = services.save_address(
+    second = cart.save_address(
         address=ShippingAddress(owner=buyer, is_default=True, **_fields("B"))
     )
     first.refresh_from_db()
     assert second.is_default and not first.is_default
-    services.delete_address(address=second)
+    cart.delete_address(address=second)
     first.refresh_from_db()
     assert first.is_default
 

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from previews import services
+from previews import cart
 from previews.imports import parse_offer_id
 from previews.models import CartLine, Supplier
 
@@ -40,22 +40,22 @@ def test_offer_links_and_ids(text, offer_id):
 
 def test_adding_the_same_offer_and_spec_raises_the_quantity(buyer):
     supplier = Supplier.objects.create(owner=buyer, name="A")
-    line, created = services.add_cart_line(
+    line, created = cart.add_cart_line(
         owner=buyer, supplier=supplier, offer_id=1, spec_id=SPEC, quantity=2
     )
-    again, created_again = services.add_cart_line(
+    again, created_again = cart.add_cart_line(
         owner=buyer, supplier=supplier, offer_id=1, spec_id=SPEC.upper(), quantity=3
     )
     assert created and not created_again and again.pk == line.pk and again.quantity == 5
-    _, created = services.add_cart_line(owner=buyer, supplier=supplier, offer_id=1, quantity=1)
+    _, created = cart.add_cart_line(owner=buyer, supplier=supplier, offer_id=1, quantity=1)
     assert created and CartLine.objects.filter(owner=buyer).count() == 2
 
 
 def test_merged_quantity_may_not_pass_99999(buyer):
     supplier = Supplier.objects.create(owner=buyer, name="A")
-    services.add_cart_line(owner=buyer, supplier=supplier, offer_id=1, quantity=99_000)
+    cart.add_cart_line(owner=buyer, supplier=supplier, offer_id=1, quantity=99_000)
     with pytest.raises(ValidationError, match="99,999"):
-        services.add_cart_line(owner=buyer, supplier=supplier, offer_id=1, quantity=1000)
+        cart.add_cart_line(owner=buyer, supplier=supplier, offer_id=1, quantity=1000)
     assert CartLine.objects.get(owner=buyer).quantity == 99_000
 
 

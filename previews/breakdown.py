@@ -1,0 +1,312 @@
+"""The per-supplier breakdown of a run: what the run page, exports and comparisons show.
+
+Built from a run whose suppliers, records, lines and promotions are prefetched (see
+`runs_with_results`), so it costs the same few queries however big the run is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from .gateway import explain
+from .models import PreviewLine, PreviewPromotion, PreviewRecord, PreviewRun, SupplierPreview
+from .money import allocate, format_fen, unit_cost
+
+
+def runs_with_results(runs: QuerySet[PreviewRun]) -> QuerySet[PreviewRun]:
+    """Prefetch everything a breakdown reads: a constant number of queries."""
+    line_promotions = PreviewPromotion.objects.order_by("pk")
+    return runs.prefetch_related(
+        Prefetch("suppliers", queryset=SupplierPreview.objects.order_by("position")),
+        Prefetch(
+            "suppliers__records",
+            queryset=PreviewRecord.objects.order_by("index").prefetch_related(
+                Prefetch("promotions", queryset=line_promotions.filter(line__isnull=True),
+                         to_attr="shop_promotions"),
+            ),
+        ),
+        Prefetch(
+            "suppliers__records__lines",
+            queryset=PreviewLine.objects.order_by("index").prefetch_related(
+                Prefetch("promotions", queryset=line_promotions)
+            ),
+        ),
+    )  # fmt: skip
+
+
+@dataclass
+class LineView:
+    offer_id: int | None
+    spec_id: str
+    title: str
+    quantity: int | None
+    unit_price_fen: int | None
+    amount_fen: int | None
+    promotions: list[PreviewPromotion]
+    problems: list[str]
+    carriage_share_fen: int = 0
+    adjustment_share_fen: int = 0
+    landed_total_fen: int | None = None
+    landed_unit_cost: Decimal | None = None
+    carriage_as_described: bool = False
+    cross_border_unpayable: bool = False
+
+
+@dataclass
+class RecordView:
+    index: int
+    goods_fen: int | None  # the lines' amounts, after line promotions
+    order_discount_fen: int | None  # shop promotions and discounts on the whole order
+    carriage_fen: int | None
+    discount_fen: int | None
+    additional_fee_fen: int | None
+    total_fen: int | None
+    status: bool
+    problem: str
+    flow_flag: str
+    orderable_through_api: bool
+    over_limit_channels: list[tuple[str, int]]  # (channel, limit in fen)
+    shop_promotions: list[PreviewPromotion]
+    lines: list[LineView]
+    promotion_savings_fen: int = 0
+
+
+@dataclass
+class SupplierView:
+    preview: SupplierPreview
+    records: list[RecordView] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.preview.supplier_name
+
+    @property
+    def status(self) -> str:
+        return self.preview.status
+
+    @property
+    def orderable(self) -> bool:
+        return (
+            self.preview.status == SupplierPreview.Status.OK
+            and bool(self.records)
+            and all(r.status and r.total_fen is not None for r in self.records)
+        )
+
+    def _sum(self, attribute: str) -> int:
+        return sum(getattr(r, attribute) or 0 for r in self.records)
+
+    @property
+    def goods_fen(self) -> int:
+        return self._sum("goods_fen")
+
+    @property
+    def carriage_fen(self) -> int:
+        return self._sum("carriage_fen")
+
+    @property
+    def order_discount_fen(self) -> int:
+        return self._sum("order_discount_fen")
+
+    @property
+    def savings_fen(self) -> int:
+        return self._sum("promotion_savings_fen")
+
+    @property
+    def total_fen(self) -> int:
+        return self._sum("total_fen")
+
+    @property
+    def left_out_reason(self) -> str:
+        if self.preview.status == SupplierPreview.Status.PENDING:
+            return _("not answered yet")
+        if self.preview.status != SupplierPreview.Status.OK:
+            return self.problems[0] if self.problems else self.preview.get_status_display()
+        blocked = [r.problem for r in self.records if not r.status]
+        return blocked[0] if blocked else _("the gateway gave no total")
+
+
+@dataclass
+class RunBreakdown:
+    suppliers: list[SupplierView]
+
+    @property
+    def included(self) -> list[SupplierView]:
+        return [s for s in self.suppliers if s.orderable]
+
+    @property
+    def left_out(self) -> list[SupplierView]:
+        return [s for s in self.suppliers if not s.orderable]
+
+    @property
+    def grand_total_fen(self) -> int:
+        return sum(s.total_fen for s in self.included)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {status: 0 for status in SupplierPreview.Status.values}
+        for supplier in self.suppliers:
+            counts[supplier.status] += 1
+        return counts
+
+
+def _explained(code: str, message: str) -> str:
+    explanation = explain(code, get_language() or "en") if code else None
+    parts = [p for p in (explanation, message) if p]
+    if code and not explanation:
+        parts.insert(0, code)
+    return " — ".join(parts) if parts else _("The gateway marked this as not orderable.")
+
+
+def build_breakdown(run: PreviewRun) -> RunBreakdown:
+    """The breakdown of a run fetched with `runs_with_results`."""
+    return RunBreakdown([_supplier_view(s) for s in run.suppliers.all()])
+
+
+def _supplier_view(preview: SupplierPreview) -> SupplierView:
+    view = SupplierView(preview=preview)
+    if preview.status in (SupplierPreview.Status.REJECTED, SupplierPreview.Status.FAILED):
+        explanation = explain(preview.error_code, get_language() or "en")
+        view.problems.append(explanation or preview.reason)
+        if explanation and preview.reason:
+            view.notes.append(preview.reason)
+        return view
+    titles = {
+        (line["offer_id"], line["spec_id"] or ""): line.get("title", "")
+        for line in preview.requested_lines
+    }
+    described = set(preview.post_fee_by_desc_offer_ids)
+    unpayable = set(preview.unsupported_cross_border_pay_offer_ids)
+    for record in preview.records.all():
+        view.records.append(_record_view(record, titles, described, unpayable))
+    _supplier_notes(view, preview, described, unpayable)
+    return view
+
+
+def _record_view(record: PreviewRecord, titles, described, unpayable) -> RecordView:
+    lines = [
+        LineView(
+            offer_id=line.offer_id,
+            spec_id=line.spec_id,
+            title=titles.get((line.offer_id, line.spec_id), ""),
+            quantity=line.quantity,
+            unit_price_fen=line.final_unit_price_fen,
+            amount_fen=line.amount_fen,
+            promotions=list(line.promotions.all()),
+            problems=[_explained(line.result_code, line.message)]
+            if line.result_code or line.message
+            else [],
+            carriage_as_described=str(line.offer_id) in described,
+            cross_border_unpayable=str(line.offer_id) in unpayable,
+        )
+        for line in record.lines.all()
+    ]
+    _allocate_landed_costs(record, lines)
+    api_orderable = bool(record.trade_mode_names) and (
+        not record.trade_modes or any(m.get("op_support", True) for m in record.trade_modes)
+    )
+    over_limit = [
+        (channel["name"], channel["amount_limit_fen"])
+        for channel in record.pay_channels
+        if channel.get("amount_limit_fen") is not None
+        and record.sum_payment_fen is not None
+        and record.sum_payment_fen > channel["amount_limit_fen"]
+    ]
+    promotions = [p for line in lines for p in line.promotions] + list(record.shop_promotions)
+    goods = record.sum_payment_no_carriage_fen
+    if lines and all(line.amount_fen is not None for line in lines):
+        goods = sum(line.amount_fen for line in lines)
+    no_carriage = record.sum_payment_no_carriage_fen
+    return RecordView(
+        index=record.index,
+        goods_fen=goods,
+        order_discount_fen=None if goods is None or no_carriage is None else goods - no_carriage,
+        carriage_fen=record.sum_carriage_fen,
+        discount_fen=record.discount_fen,
+        additional_fee_fen=record.additional_fee_fen,
+        total_fen=record.sum_payment_fen,
+        status=record.status,
+        problem="" if record.status else _explained(record.result_code, record.message),
+        flow_flag=record.flow_flag,
+        orderable_through_api=api_orderable,
+        over_limit_channels=over_limit,
+        shop_promotions=list(record.shop_promotions),
+        lines=lines,
+        promotion_savings_fen=sum(p.discount_fen or 0 for p in promotions),
+    )
+
+
+def _allocate_landed_costs(record: PreviewRecord, lines: list[LineView]) -> None:
+    """Share carriage and order-level adjustments over lines pro rata by amount, to the fen.
+
+    Each share list sums exactly to its total, so the lines' landed totals add up to the
+    record's total payable.
+    """
+    if record.sum_payment_fen is None or any(line.amount_fen is None for line in lines):
+        return
+    amounts = [line.amount_fen for line in lines]
+    carriage = record.sum_carriage_fen or 0
+    adjustment = record.sum_payment_fen - carriage - sum(amounts)
+    for line, carriage_share, adjustment_share in zip(
+        lines, allocate(carriage, amounts), allocate(adjustment, amounts), strict=True
+    ):
+        line.carriage_share_fen = carriage_share
+        line.adjustment_share_fen = adjustment_share
+        line.landed_total_fen = line.amount_fen + carriage_share + adjustment_share
+        if line.quantity:
+            line.landed_unit_cost = unit_cost(line.landed_total_fen, line.quantity)
+
+
+def _supplier_notes(view: SupplierView, preview, described, unpayable) -> None:
+    flows = sorted({r.flow_flag for r in view.records if r.flow_flag})
+    if flows:
+        view.notes.append(_("Flow used by 1688: %(flows)s.") % {"flows": ", ".join(flows)})
+    if len(view.records) > 1:
+        view.notes.append(
+            _("1688 splits this into %(n)s orders, each with its own carriage.")
+            % {"n": len(view.records)}
+        )
+    if any(not r.orderable_through_api for r in view.records):
+        view.notes.append(
+            _("This order cannot be placed through the API (no trade mode): only on the 1688 site.")
+        )
+    if described:
+        view.notes.append(
+            _("Carriage is not final: the seller sets it as described for offers %(offers)s.")
+            % {"offers": ", ".join(sorted(described))}
+        )
+    if unpayable:
+        view.notes.append(
+            _("Offers %(offers)s cannot be paid with cross-border pay.")
+            % {"offers": ", ".join(sorted(unpayable))}
+        )
+    if preview.consign_offer_ids:
+        view.notes.append(
+            _("Consignment offers: %(offers)s.")
+            % {"offers": ", ".join(sorted(preview.consign_offer_ids))}
+        )
+    for record in view.records:
+        for channel, limit in record.over_limit_channels:
+            view.notes.append(
+                _("Total %(total)s is above the %(limit)s limit of pay channel %(channel)s.")
+                % {
+                    "total": format_fen(record.total_fen),
+                    "limit": format_fen(limit),
+                    "channel": channel,
+                }
+            )
+        if not record.status:
+            view.problems.append(record.problem)
+        for line in record.lines:
+            view.problems += [
+                _("Offer %(offer)s: %(problem)s") % {"offer": line.offer_id, "problem": p}
+                for p in line.problems
+            ]
+    for warning in preview.warnings:
+        view.notes.append(_("Inconsistent answer: %(warning)s.") % {"warning": warning})

@@ -1,0 +1,35 @@
+from decimal import Decimal
+
+import nh3
+from django import template
+from django.utils.safestring import mark_safe
+
+from previews.money import format_fen
+
+register = template.Library()
+
+# Enough for the promotion descriptions 1688 writes (<ul><li>…</li></ul>, <p><b>…</b></p>);
+# no attributes at all, so no handlers, styles or links survive.
+PROMOTION_TAGS = {"ul", "ol", "li", "p", "br", "b", "strong", "em", "i", "span", "small"}
+
+
+@register.filter
+def fen(value):
+    """Integer fen as ¥1,234.56."""
+    return format_fen(value)
+
+
+@register.filter
+def yuan(value):
+    """A Decimal in yuan as ¥1,234.56."""
+    if value is None:
+        return "—"
+    value = Decimal(value)
+    sign = "−" if value < 0 else ""
+    return f"{sign}¥{abs(value):,.2f}"
+
+
+@register.filter
+def sanitize_html(value):
+    """Third-party HTML reduced to a few harmless tags without attributes."""
+    return mark_safe(nh3.clean(value or "", tags=PROMOTION_TAGS, attributes={}))  # noqa: S308
