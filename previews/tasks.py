@@ -7,6 +7,7 @@ import socket
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_ready
+from django import db
 from django.utils.translation import gettext as _
 
 from . import services
@@ -35,7 +36,11 @@ def execute_preview_run(run_id: int) -> None:
 @worker_ready.connect
 def _recover_on_start(**_kwargs):
     """A worker coming up ends runs left by a dead worker and sends runs the broker missed."""
-    swept = services.sweep_stale_runs()
-    sent = services.dispatch_waiting_runs()
+    try:
+        swept = services.sweep_stale_runs()
+        sent = services.dispatch_waiting_runs()
+    finally:
+        # Pool processes forked later must not inherit this process's connections.
+        db.connections.close_all()
     if swept or sent:
         logger.info("worker start: %d stale run(s) failed, %d waiting run(s) sent", swept, sent)

@@ -191,10 +191,15 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     (BROKER_DIR / "results").mkdir(exist_ok=True)
     CELERY_RESULT_BACKEND = f"file://{BROKER_DIR / 'results'}"
+    # kombu's filesystem transport runs Celery's synchronous loop, under which a prefork
+    # pool whose child was killed never hands work to the replacement child; threads have
+    # no children to lose (a killed worker is caught by the sweeper instead).
+    CELERY_WORKER_POOL = "threads"
 else:
     # Longer than the hard time limit, so a task is redelivered only if its worker died.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
     CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+    CELERY_WORKER_POOL = "prefork"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -205,6 +210,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_ALWAYS_EAGER = False
+CELERY_WORKER_CONCURRENCY = read_positive_int("CELERY_WORKER_CONCURRENCY", 4)
 CELERY_TIMEZONE = TIME_ZONE
 
 LOGGING = {

@@ -47,7 +47,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_database_url() -> str:
+def child_database_url() -> str:
     """The URL of the test database pytest-django made, for child processes."""
     s = connection.settings_dict
     if s["ENGINE"].endswith("sqlite3"):
