@@ -296,3 +296,31 @@ class PreviewForm(OwnedFormMixin, forms.Form):
             line = lines[str(checkbox.data["value"])]
             by_supplier.setdefault(line.supplier.name, []).append((checkbox, line))
         return sorted(by_supplier.items())
+
+
+class AddressComparisonForm(PreviewForm):
+    """The same lines previewed to two or three saved addresses at once."""
+
+    addresses = forms.ModelMultipleChoiceField(
+        label=_("Ship to (choose 2 or 3)"),
+        queryset=ShippingAddress.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["address"]
+        self.fields["addresses"].queryset = ShippingAddress.objects.filter(owner=self.owner)
+
+    def clean_addresses(self):
+        addresses = self.cleaned_data["addresses"]
+        if not 2 <= len(addresses) <= 3:
+            raise ValidationError(_("Choose two or three addresses to compare."))
+        for address in addresses:
+            missing = missing_address_fields(snapshot_address(address))
+            if missing:
+                raise ValidationError(
+                    _("“%(label)s” is incomplete: complete it before previewing.")
+                    % {"label": address.label}
+                )
+        return addresses

@@ -1,8 +1,11 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import validators
@@ -220,6 +223,19 @@ class PreviewRun(models.Model):
         _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
     )
     failure_reason = models.TextField(_("why it failed"), blank=True)
+    fingerprint = models.CharField(
+        _("what was asked"),
+        max_length=64,
+        db_index=True,
+        help_text=_("Hash of the address and lines: runs with the same one can be compared."),
+    )
+    address_group = models.UUIDField(
+        _("address comparison"),
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text=_("Runs of the same lines to several addresses, started together."),
+    )
     rerun_of = models.ForeignKey(
         "self",
         on_delete=models.SET_NULL,
@@ -253,6 +269,16 @@ class PreviewRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def quoted_at(self):
+        return self.finished_at or self.created_at
+
+    @property
+    def is_stale(self) -> bool:
+        """Past the configured age, 1688's prices and stock may have moved on."""
+        limit = timedelta(hours=settings.PREVIEW_QUOTE_MAX_AGE_HOURS)
+        return self.status == self.Status.DONE and timezone.now() - self.quoted_at > limit
 
 
 class SupplierPreview(models.Model):

@@ -9,6 +9,8 @@ nothing twice.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 import uuid
@@ -72,6 +74,19 @@ def group_lines(lines: Sequence[CartLine]) -> list[tuple[int | None, str, list[d
     return [(supplier_id, name, requested) for supplier_id, (name, requested) in groups.items()]
 
 
+def request_fingerprint(address_snapshot: dict, groups) -> str:
+    """What a run asked, as a hash: the same address and lines give the same fingerprint."""
+    asked = {
+        "address": {field: address_snapshot.get(field, "") for field in ADDRESS_FIELDS},
+        "lines": sorted(
+            (line["offer_id"], line["spec_id"], line["quantity"])
+            for _supplier_id, _name, requested in groups
+            for line in requested
+        ),
+    }
+    return hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
+
+
 def start_preview(
     *,
     owner,
@@ -79,6 +94,7 @@ def start_preview(
     lines: Sequence[CartLine],
     flow: str,
     submission_token: uuid.UUID,
+    address_group: uuid.UUID | None = None,
 ) -> tuple[PreviewRun, bool]:
     """Create a run from the cart in one transaction and send it after commit.
 
@@ -92,6 +108,46 @@ def start_preview(
         groups=group_lines(lines),
         flow=flow,
         submission_token=submission_token,
+        address_group=address_group,
+    )
+
+
+def start_address_comparison(
+    *,
+    owner,
+    addresses: Sequence[ShippingAddress],
+    lines: Sequence[CartLine],
+    flow: str,
+    submission_token: uuid.UUID,
+) -> uuid.UUID:
+    """One run per address for the same lines, grouped to be shown side by side.
+
+    The submission token names the group, so a resubmitted form starts nothing new.
+    """
+    for index, address in enumerate(addresses):
+        start_preview(
+            owner=owner,
+            address=address,
+            lines=lines,
+            flow=flow,
+            submission_token=uuid.uuid5(submission_token, str(index)),
+            address_group=submission_token,
+        )
+    return submission_token
+
+
+def previous_run(run: PreviewRun) -> PreviewRun | None:
+    """The latest earlier finished run of the same owner that asked the same thing."""
+    return (
+        PreviewRun.objects.filter(
+            owner=run.owner,
+            fingerprint=run.fingerprint,
+            status=PreviewRun.Status.DONE,
+            created_at__lt=run.created_at,
+        )
+        .exclude(pk=run.pk)
+        .order_by("-created_at", "-pk")
+        .first()
     )
 
 
@@ -112,7 +168,17 @@ def rerun(*, run: PreviewRun, submission_token: uuid.UUID) -> tuple[PreviewRun, 
     )
 
 
-def _create_run(*, owner, address, address_snapshot, groups, flow, submission_token, rerun_of=None):
+def _create_run(
+    *,
+    owner,
+    address,
+    address_snapshot,
+    groups,
+    flow,
+    submission_token,
+    rerun_of=None,
+    address_group=None,
+):
     if not groups:
         raise ValueError("a preview run needs at least one line")
     try:
@@ -124,6 +190,8 @@ def _create_run(*, owner, address, address_snapshot, groups, flow, submission_to
                 flow=flow,
                 submission_token=submission_token,
                 rerun_of=rerun_of,
+                address_group=address_group,
+                fingerprint=request_fingerprint(address_snapshot, groups),
             )
             SupplierPreview.objects.bulk_create(
                 SupplierPreview(

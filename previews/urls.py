@@ -27,4 +27,9 @@ urlpatterns = [
     path("runs/<int:pk>/status/", views.run_status, name="run-status"),
     path("runs/<int:pk>/rerun/", views.run_rerun, name="run-rerun"),
     path("runs/<int:pk>/dispatch/", views.run_dispatch, name="run-dispatch"),
+    path("runs/<int:pk>/compare/", views.run_compare, name="run-compare"),
+    path("addresses/compare/", views.address_comparison_create, name="address-comparison-create"),
+    path("addresses/compare/<uuid:group>/", views.address_comparison, name="address-comparison"),
+    path("runs/<int:pk>/export.csv", views.run_export, {"file_format": "csv"}, name="run-csv"),
+    path("runs/<int:pk>/export.xlsx", views.run_export, {"file_format": "xlsx"}, name="run-xlsx"),
 ]

@@ -6,15 +6,23 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q, Sum
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from . import cart, regions, services
+from . import cart, exports, regions, services
 from .breakdown import build_breakdown, runs_with_results
-from .forms import CartImportForm, CartLineForm, PreviewForm, ShippingAddressForm, SupplierForm
+from .comparison import compare
+from .forms import (
+    AddressComparisonForm,
+    CartImportForm,
+    CartLineForm,
+    PreviewForm,
+    ShippingAddressForm,
+    SupplierForm,
+)
 from .imports import decode_upload, parse_cart_rows
 from .models import CartLine, PreviewRun, ShippingAddress, Supplier, SupplierPreview
 
@@ -317,3 +325,77 @@ def run_dispatch(request, pk):
                 _("The job queue is still unreachable; the run is kept and sent when it is back."),
             )
     return redirect(run)
+
+
+def run_export(request, pk, file_format):
+    run = get_object_or_404(PreviewRun, pk=pk, owner=request.user)
+    run = runs_with_results(PreviewRun.objects.filter(pk=run.pk)).get()
+    rows = exports.export_rows(build_breakdown(run))
+    name = f"preview-run-{run.pk}"
+    if file_format == "xlsx":
+        content = exports.to_xlsx(rows, title=name)
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        content, content_type = exports.to_csv(rows), "text/csv; charset=utf-8"
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}.{file_format}"'
+    return response
+
+
+def run_compare(request, pk):
+    """This run against the previous run of the same lines to the same address."""
+    run = get_object_or_404(PreviewRun, pk=pk, owner=request.user)
+    previous = services.previous_run(run)
+    comparison = None
+    if previous is not None:
+        both = {
+            r.pk: r
+            for r in runs_with_results(PreviewRun.objects.filter(pk__in=[run.pk, previous.pk]))
+        }
+        comparison = compare(build_breakdown(both[previous.pk]), build_breakdown(both[run.pk]))
+    return render(
+        request,
+        "previews/run_compare.html",
+        {"run": run, "previous": previous, "comparison": comparison},
+    )
+
+
+def address_comparison_create(request):
+    form = AddressComparisonForm(request.POST or None, owner=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        group = services.start_address_comparison(
+            owner=request.user,
+            addresses=list(data["addresses"]),
+            lines=list(data["lines"].select_related("supplier")),
+            flow=data["flow"],
+            submission_token=data["submission_token"],
+        )
+        return redirect("previews:address-comparison", group=group)
+    return render(request, "previews/address_comparison_form.html", {"form": form})
+
+
+def address_comparison(request, group):
+    runs = list(
+        runs_with_results(
+            PreviewRun.objects.filter(owner=request.user, address_group=group).order_by("pk")
+        )
+    )
+    if not runs:
+        raise Http404
+    columns = [(run, build_breakdown(run)) for run in runs]
+    names = list(dict.fromkeys(s.name for _run, b in columns for s in b.suppliers))
+    rows = [
+        (name, [next((s for s in b.suppliers if s.name == name), None) for _run, b in columns])
+        for name in names
+    ]
+    return render(
+        request,
+        "previews/address_comparison.html",
+        {
+            "columns": columns,
+            "rows": rows,
+            "finished": all(run.is_finished for run in runs),
+            "status_urls": [reverse("previews:run-status", args=[run.pk]) for run in runs],
+        },
+    )

@@ -226,3 +226,5 @@ LOGGING = {
 # "running" is taken for dead (its worker was killed): past the hard time limit.
 PREVIEW_MAX_PARALLEL_CALLS = read_positive_int("PREVIEW_MAX_PARALLEL_CALLS", 20)
 PREVIEW_STALE_AFTER_SECONDS = CELERY_TASK_TIME_LIMIT + 30
+# A quote older than this is marked stale wherever it appears (prices and stock move).
+PREVIEW_QUOTE_MAX_AGE_HOURS = read_positive_float("PREVIEW_QUOTE_MAX_AGE_HOURS", 24.0)

@@ -1,0 +1,130 @@
+"""Two breakdowns side by side: what changed per supplier and per line since the last run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .breakdown import LineView, RunBreakdown, SupplierView
+
+
+@dataclass
+class LineChange:
+    offer_id: int | None
+    spec_id: str
+    title: str
+    before: LineView | None
+    now: LineView | None
+    available_before: bool
+    available_now: bool
+
+    @property
+    def unit_price_delta_fen(self) -> int | None:
+        if self.before is None or self.now is None:
+            return None
+        if self.before.unit_price_fen is None or self.now.unit_price_fen is None:
+            return None
+        return self.now.unit_price_fen - self.before.unit_price_fen
+
+    @property
+    def promotions_before(self) -> list[str]:
+        return sorted(p.text for p in self.before.promotions) if self.before else []
+
+    @property
+    def promotions_now(self) -> list[str]:
+        return sorted(p.text for p in self.now.promotions) if self.now else []
+
+    @property
+    def changed(self) -> bool:
+        return (
+            bool(self.unit_price_delta_fen)
+            or self.promotions_before != self.promotions_now
+            or self.available_before != self.available_now
+            or (self.before is None) != (self.now is None)
+        )
+
+
+@dataclass
+class SupplierChange:
+    name: str
+    before: SupplierView | None
+    now: SupplierView | None
+    lines: list[LineChange] = field(default_factory=list)
+
+    def _delta(self, attribute: str) -> int | None:
+        if self.before is None or self.now is None:
+            return None
+        return getattr(self.now, attribute) - getattr(self.before, attribute)
+
+    @property
+    def total_delta_fen(self) -> int | None:
+        return self._delta("total_fen")
+
+    @property
+    def carriage_delta_fen(self) -> int | None:
+        return self._delta("carriage_fen")
+
+    @property
+    def availability_changed(self) -> bool:
+        return (self.before is not None and self.before.orderable) != (
+            self.now is not None and self.now.orderable
+        )
+
+    @property
+    def changed(self) -> bool:
+        return (
+            bool(self.total_delta_fen)
+            or bool(self.carriage_delta_fen)
+            or self.availability_changed
+            or any(line.changed for line in self.lines)
+        )
+
+
+@dataclass
+class RunComparison:
+    before: RunBreakdown
+    now: RunBreakdown
+    suppliers: list[SupplierChange]
+
+    @property
+    def grand_total_delta_fen(self) -> int:
+        return self.now.grand_total_fen - self.before.grand_total_fen
+
+
+def _lines_by_key(supplier: SupplierView | None) -> dict[tuple, LineView]:
+    if supplier is None:
+        return {}
+    return {
+        (line.offer_id, line.spec_id): line for record in supplier.records for line in record.lines
+    }
+
+
+def _available(supplier: SupplierView | None, line: LineView | None) -> bool:
+    return supplier is not None and supplier.orderable and line is not None and not line.problems
+
+
+def compare(before: RunBreakdown, now: RunBreakdown) -> RunComparison:
+    """Match suppliers by name and lines by offer and spec; keep the order of the newer run."""
+    before_by_name = {s.name: s for s in before.suppliers}
+    now_by_name = {s.name: s for s in now.suppliers}
+    names = list(now_by_name) + [n for n in before_by_name if n not in now_by_name]
+    suppliers = []
+    for name in names:
+        old, new = before_by_name.get(name), now_by_name.get(name)
+        old_lines, new_lines = _lines_by_key(old), _lines_by_key(new)
+        keys = list(new_lines) + [k for k in old_lines if k not in new_lines]
+        change = SupplierChange(name=name, before=old, now=new)
+        for key in keys:
+            line_before, line_now = old_lines.get(key), new_lines.get(key)
+            change.lines.append(
+                LineChange(
+                    offer_id=key[0],
+                    spec_id=key[1],
+                    title=(line_now or line_before).title,
+                    before=line_before,
+                    now=line_now,
+                    available_before=_available(old, line_before),
+                    available_now=_available(new, line_now),
+                )
+            )
+        suppliers.append(change)
+    return RunComparison(before=before, now=now, suppliers=suppliers)
