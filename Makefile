@@ -67,5 +67,11 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Re-extract and compile the Chinese catalogue (needs GNU gettext: apt-get install gettext).
+# The compiled .mo is committed, so running the product needs neither.
+messages: install
+	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=tests --ignore=bench --ignore=var --ignore=staticfiles
+	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
+
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -37,6 +37,7 @@ Conventions (also in the README, "The sandbox gateway"):
   | 956 | JSON without `data` |
   | 957 | HTTP 400 `gw.QosAppFrequencyLimit` (1688's rate limit) |
   | 958 | a refusal whose `errorMsg` echoes the request, credentials and all (a careless proxy) |
+  | 959 | a promotion whose `desc` carries a script, an event handler and a link (hostile HTML) |
 
 * **Strict checks**: every `addressParam` field present and non-empty, quantity at least
   1, at most 50 lines, one seller, a known flow (empty = the sandbox picks `general`),
@@ -354,6 +355,22 @@ class Sandbox:
             gross = unit * quantity
             promotions = []
             discount = 0
+            if scenario_of(offer_id) == 959:
+                promotions.append(
+                    {
+                        "promotionId": f"xss-{offer_id}",
+                        "selected": False,
+                        "text": "<b>限时</b>优惠<script>window.__xss='text'</script>",
+                        "desc": (
+                            "<p onclick=\"window.__xss='click'\">限时优惠</p>"
+                            "<img src=x onerror=\"window.__xss='img'\">"
+                            "<script>window.__xss='script'</script>"
+                            "<a href=\"javascript:window.__xss='link'\">详情</a>"
+                        ),
+                        "freePostage": False,
+                        "discountFee": 0,
+                    }
+                )
             if has_plus_promotion(offer_id):
                 discount = 69 * quantity if offer_id == EXAMPLE_OFFER else (gross * 5 + 50) // 100
                 promotions.append(

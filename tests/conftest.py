@@ -1,4 +1,11 @@
+from pathlib import Path
+
 import pytest
+from django.conf import settings
+
+from procurement.celery import app as celery_app
+
+from .services import child_database_url, child_env
 
 
 @pytest.fixture
@@ -101,3 +108,106 @@ def stocked_cart(make_address, make_line):
         return address, lines
 
     return stock
+
+
+# --------------------------------------------------------------------------- real workers
+
+
+def reset_producer_pool():
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def private_broker(tmp_path):
+    """The embedded broker in a folder of this test's own, so no other worker takes its tasks."""
+    if not settings.CELERY_BROKER_URL.startswith("filesystem"):
+        celery_app.control.purge()
+        yield {"CELERY_BROKER_URL": settings.CELERY_BROKER_URL}
+        return
+    folder = tmp_path / "broker"
+    for sub in ("queue", "control", "results"):
+        (folder / sub).mkdir(parents=True)
+    saved = celery_app.conf.broker_transport_options
+    celery_app.conf.broker_transport_options = {
+        **saved,
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "control_folder": str(folder / "control"),
+    }
+    reset_producer_pool()
+    yield {"CELERY_BROKER_DIR": str(folder)}
+    celery_app.conf.broker_transport_options = saved
+    reset_producer_pool()
+
+
+@pytest.fixture
+def worker_env(sandbox_url, private_broker):
+    env = child_env(
+        DATABASE_URL=child_database_url(),
+        DAJI_API_URL=sandbox_url,
+        DAJI_MAX_ATTEMPTS="2",
+        DAJI_READ_TIMEOUT="10",
+        PROCUREMENT_VAR_DIR=str(settings.VAR_DIR),
+    )
+    env.pop("CELERY_BROKER_URL", None)
+    env.update(private_broker)
+    return env
+
+
+# --------------------------------------------------------------------------- browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def chromium(monkeypatch):
+    """Debian's Chromium, driven by Playwright (no browser download).
+
+    Function-scoped: Playwright's sync API keeps an event loop in this thread while it
+    runs, and Django refuses ORM calls under a running loop. The test's own ORM calls
+    between browser steps are synchronous, so they are allowed for its duration only.
+    """
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    from .services import require_service
+
+    if not Path(CHROMIUM).exists():
+        require_service(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync",
+            ],
+        )  # fmt: skip
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium, request):
+    """A fresh page; its screenshot is saved under test-artifacts/ when the test fails."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.js_errors = errors
+    yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()

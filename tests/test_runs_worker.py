@@ -16,53 +16,15 @@ from previews.models import PreviewLine, PreviewRecord, PreviewRun, SupplierPrev
 from previews.tasks import execute_preview_run
 from procurement.celery import app as celery_app
 
+from .conftest import reset_producer_pool
 from .services import (
     celery_worker,
-    child_database_url,
-    child_env,
     free_port,
     stop_process_group,
     wait_until,
 )
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def private_broker(tmp_path):
-    """The embedded broker in a folder of this test's own, so no other worker takes its tasks."""
-    if not settings.CELERY_BROKER_URL.startswith("filesystem"):
-        celery_app.control.purge()
-        yield {"CELERY_BROKER_URL": settings.CELERY_BROKER_URL}
-        return
-    folder = tmp_path / "broker"
-    for sub in ("queue", "control", "results"):
-        (folder / sub).mkdir(parents=True)
-    saved = celery_app.conf.broker_transport_options
-    celery_app.conf.broker_transport_options = {
-        **saved,
-        "data_folder_in": str(folder / "queue"),
-        "data_folder_out": str(folder / "queue"),
-        "control_folder": str(folder / "control"),
-    }
-    _reset_producer_pool()
-    yield {"CELERY_BROKER_DIR": str(folder)}
-    celery_app.conf.broker_transport_options = saved
-    _reset_producer_pool()
-
-
-@pytest.fixture
-def worker_env(sandbox_url, private_broker):
-    env = child_env(
-        DATABASE_URL=child_database_url(),
-        DAJI_API_URL=sandbox_url,
-        DAJI_MAX_ATTEMPTS="2",
-        DAJI_READ_TIMEOUT="10",
-        PROCUREMENT_VAR_DIR=str(settings.VAR_DIR),
-    )
-    env.pop("CELERY_BROKER_URL", None)
-    env.update(private_broker)
-    return env
 
 
 def wait_finished(run_id, timeout=60) -> PreviewRun:
@@ -219,12 +181,12 @@ def broker_that_goes_down(tmp_path, monkeypatch):
     saved = (celery_app.conf.broker_url, celery_app.conf.broker_transport_options)
     celery_app.conf.broker_url = url
     celery_app.conf.broker_transport_options = {"visibility_timeout": 300}
-    _reset_producer_pool()
+    reset_producer_pool()
     yield url, start, stop
     if state.get("process"):
         stop()
     celery_app.conf.broker_url, celery_app.conf.broker_transport_options = saved
-    _reset_producer_pool()
+    reset_producer_pool()
 
 
 def _pingable(client) -> bool:
@@ -234,11 +196,6 @@ def _pingable(client) -> bool:
         return client.ping()
     except redis.exceptions.ConnectionError:
         return False
-
-
-def _reset_producer_pool():
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
 
 
 def test_run_saved_while_the_broker_is_down_is_sent_when_it_is_back(
