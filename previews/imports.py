@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,7 +19,8 @@ from django.utils.translation import gettext as _
 from .models import MAX_OFFER_ID, MAX_QUANTITY
 from .validators import SPEC_ID
 
-OFFER_PATH = re.compile(r"/offer/(\d+)\.html?$")
+OFFER_PATH = re.compile(r"/offer/([0-9]+)\.html?$")
+DIGITS = re.compile(r"[0-9]+")
 COLUMNS = ("offer", "spec_id", "quantity", "supplier", "title", "note")
 HEADER_NAMES = {
     "offer": {"offer", "offerid", "offer_id", "offer id", "link", "url",
@@ -64,8 +66,9 @@ def decode_upload(data: bytes) -> str:
 
 def parse_offer_id(value: str) -> int | None:
     """The offer id in a bare id or a 1688 offer link (desktop or mobile), else None."""
-    value = (value or "").strip()
-    if value.isdigit():
+    # NFKC turns full-width digits (１２３, as Chinese keyboards type them) into ASCII.
+    value = unicodedata.normalize("NFKC", value or "").strip()
+    if DIGITS.fullmatch(value):
         number = int(value)
         return number if 1 <= number <= MAX_OFFER_ID else None
     if "1688.com" not in value:
@@ -78,7 +81,7 @@ def parse_offer_id(value: str) -> int | None:
     query = parse_qs(parts.query)
     candidates += query.get("offerId", []) + query.get("offerid", [])
     for candidate in candidates:
-        if candidate.isdigit() and 1 <= int(candidate) <= MAX_OFFER_ID:
+        if DIGITS.fullmatch(candidate) and 1 <= int(candidate) <= MAX_OFFER_ID:
             return int(candidate)
     return None
 
@@ -102,10 +105,10 @@ def parse_cart_rows(text: str) -> tuple[list[CartRow], list[RowError]]:
     """Parse rows of `offer, spec id, quantity, supplier[, title, note]`, or of a header's order."""
     rows: list[CartRow] = []
     errors: list[RowError] = []
-    reader = csv.reader(io.StringIO(text), delimiter=_dialect(text))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_dialect(text))
     mapping = {column: index for index, column in enumerate(COLUMNS)}
     first = True
-    for row_number, cells in enumerate(reader, start=1):
+    for row_number, cells in _rows(reader, errors):
         if not any(cell.strip() for cell in cells):
             continue
         if first:
@@ -122,11 +125,32 @@ def parse_cart_rows(text: str) -> tuple[list[CartRow], list[RowError]]:
     return rows, errors
 
 
+def _rows(reader, errors: list[RowError]):
+    """Numbered rows; a row the CSV reader cannot read is reported, and reading goes on."""
+    row_number = 0
+    while True:
+        row_number += 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as problem:
+            errors.append(RowError(row_number, _("this row is not valid CSV (%(problem)s)")
+                                   % {"problem": problem}))  # fmt: skip
+            continue
+        yield row_number, cells
+
+
 def _cell(cells: list[str], mapping: dict[str, int], column: str) -> str:
     index = mapping.get(column)
     if index is None or index >= len(cells):
         return ""
     return cells[index].strip()
+
+
+def _number_text(value: str) -> str:
+    """Full-width digits (１２３, as Chinese keyboards type them) as ASCII."""
+    return unicodedata.normalize("NFKC", value).strip()
 
 
 def _parse_row(row_number, cells, mapping) -> tuple[CartRow | None, str]:
@@ -138,15 +162,15 @@ def _parse_row(row_number, cells, mapping) -> tuple[CartRow | None, str]:
         return None, _("“%(value)s” is neither an offer id nor a 1688 offer link") % {
             "value": raw_offer[:80]
         }
-    spec_id = _cell(cells, mapping, "spec_id").lower()
+    spec_id = _number_text(_cell(cells, mapping, "spec_id")).lower()
     if spec_id and not SPEC_ID.match(spec_id):
         return None, _("the spec id “%(value)s” is not 32 hexadecimal characters") % {
             "value": spec_id[:40]
         }
-    raw_quantity = _cell(cells, mapping, "quantity")
+    raw_quantity = _number_text(_cell(cells, mapping, "quantity"))
     if not raw_quantity:
         return None, _("the quantity is missing")
-    if not raw_quantity.isdigit() or not 1 <= int(raw_quantity) <= MAX_QUANTITY:
+    if not DIGITS.fullmatch(raw_quantity) or not 1 <= int(raw_quantity) <= MAX_QUANTITY:
         return None, _("the quantity “%(value)s” is not a whole number from 1 to 99,999") % {
             "value": raw_quantity[:20]
         }

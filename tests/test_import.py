@@ -145,3 +145,11 @@ def test_ten_thousand_rows_import_in_one_request(buyer_client, buyer):
     assert response.status_code == 302
     assert CartLine.objects.filter(owner=buyer).count() == 10_000
     assert Supplier.objects.filter(owner=buyer).count() == 40
+
+
+def test_full_width_digits_and_a_stray_carriage_return():
+    rows, errors = parse_cart_rows('６７０２９１６４４９５０,,１２,供应商（杭州）\n1,,"2\r",A\n')
+    assert [(r.offer_id, r.quantity, r.supplier) for r in rows[:1]] == [
+        (670291644950, 12, "供应商（杭州）")
+    ]
+    assert all(e.reason for e in errors)

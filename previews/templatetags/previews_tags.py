@@ -33,3 +33,9 @@ def yuan(value):
 def sanitize_html(value):
     """Third-party HTML reduced to a few harmless tags without attributes."""
     return mark_safe(nh3.clean(value or "", tags=PROMOTION_TAGS, attributes={}))  # noqa: S308
+
+
+@register.filter
+def minutes(value):
+    """A timedelta in whole minutes."""
+    return int(value.total_seconds() // 60) if value else 0
