@@ -71,15 +71,27 @@ def child_env(**overrides: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def celery_worker(env: dict[str, str], *, concurrency: int = 2, log: Path | None = None):
-    """Run a real `celery worker` process; stop it (and its children) at the end."""
+def celery_worker(
+    env: dict[str, str],
+    *,
+    concurrency: int = 2,
+    log: Path | None = None,
+    supervised: bool = False,
+):
+    """Run a real `celery worker` process (under `manage.py run_worker` when supervised);
+    stop it and its children at the end."""
     log_file = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+    options = [
+        "--loglevel=INFO", f"--concurrency={concurrency}",
+        "--without-gossip", "--without-mingle", "--hostname", f"test-{os.getpid()}@%h",
+    ]  # fmt: skip
+    if supervised:
+        command = [sys.executable, "manage.py", "run_worker", "--restart-delay", "0.5", "--",
+                   *options]  # fmt: skip
+    else:
+        command = [sys.executable, "-m", "celery", "-A", "procurement", "worker", *options]
     process = subprocess.Popen(
-        [
-            sys.executable, "-m", "celery", "-A", "procurement", "worker",
-            "--loglevel=INFO", f"--concurrency={concurrency}",
-            "--without-gossip", "--without-mingle", "--hostname", f"test-{os.getpid()}@%h",
-        ],
+        command,
         cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
         start_new_session=True,
     )  # fmt: skip

@@ -1,0 +1,44 @@
+"""Run the Celery worker and start it again whenever it exits on its own.
+
+kombu 5.7's Redis transport can end the worker's main process when the broker restarts
+while a task is unacknowledged (acks late): closing the channel tries to restore the
+unacked message through a connection that is already gone. A worker that is started
+again reconnects and goes on consuming. Production should supervise the same way
+(systemd `Restart=always` or this command).
+"""
+
+import signal
+import subprocess
+import sys
+import time
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run `celery -A procurement worker` with the given options, restarting it if it exits."
+
+    def add_arguments(self, parser):
+        parser.add_argument("celery_args", nargs="*", help="options passed to celery worker")
+        parser.add_argument("--restart-delay", type=float, default=1.0)
+
+    def handle(self, *args, celery_args, restart_delay, **options):
+        command = [sys.executable, "-m", "celery", "-A", "procurement", "worker", *celery_args]
+        stopping = False
+        child: subprocess.Popen | None = None
+
+        def stop(signum, _frame):
+            nonlocal stopping
+            stopping = True
+            if child is not None and child.poll() is None:
+                child.send_signal(signum)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        while True:
+            child = subprocess.Popen(command)
+            status = child.wait()
+            if stopping:
+                return
+            self.stderr.write(f"worker exited with status {status}; starting it again")
+            time.sleep(restart_delay)
