@@ -13,6 +13,8 @@ OUR_VARIABLES = (
     "CELERY_BROKER_URL", "CELERY_BROKER_DIR", "DAJI_API_URL", "DAJI_APP_KEY",
     "DAJI_APP_SECRET", "DAJI_CONNECT_TIMEOUT", "DAJI_READ_TIMEOUT", "DAJI_MAX_ATTEMPTS",
     "DJANGO_CSRF_TRUSTED_ORIGINS", "DJANGO_SECURE_SSL_REDIRECT", "DJANGO_TIME_ZONE",
+    "PREVIEW_MAX_PARALLEL_CALLS", "PREVIEW_QUOTE_MAX_AGE_HOURS", "CELERY_WORKER_CONCURRENCY",
+    "LOGIN_FAILURE_LIMIT", "LOGIN_COOLOFF_MINUTES",
 )  # fmt: skip
 
 PRODUCTION = {
@@ -40,6 +42,12 @@ print(json.dumps({
     "DAJI_MAX_ATTEMPTS": settings.DAJI_MAX_ATTEMPTS,
     "SECURE_SSL_REDIRECT": settings.SECURE_SSL_REDIRECT,
     "SESSION_COOKIE_SECURE": settings.SESSION_COOKIE_SECURE,
+    "PARALLEL": settings.PREVIEW_MAX_PARALLEL_CALLS,
+    "QUOTE_HOURS": settings.PREVIEW_QUOTE_MAX_AGE_HOURS,
+    "CONCURRENCY": settings.CELERY_WORKER_CONCURRENCY,
+    "POOL": settings.CELERY_WORKER_POOL,
+    "LOGIN_LIMIT": settings.AXES_FAILURE_LIMIT,
+    "COOLOFF_MINUTES": settings.AXES_COOLOFF_TIME.total_seconds() / 60,
 }))
 """
 
@@ -78,6 +86,8 @@ def test_defaults_are_sqlite_embedded_broker_and_production_gateway(tmp_path):
     assert values["DAJI_API_URL"] == "https://openapi.dajisaas.com"
     assert values["DAJI_APP_KEY"] == ""
     assert values["DAJI_MAX_ATTEMPTS"] == 3
+    assert values["POOL"] == "threads"
+    assert (values["PARALLEL"], values["QUOTE_HOURS"], values["LOGIN_LIMIT"]) == (20, 24.0, 5)
 
 
 def test_every_variable_is_read(tmp_path):
@@ -95,6 +105,11 @@ def test_every_variable_is_read(tmp_path):
         DAJI_READ_TIMEOUT="7",
         DAJI_MAX_ATTEMPTS="5",
         DJANGO_SECURE_SSL_REDIRECT="off",
+        PREVIEW_MAX_PARALLEL_CALLS="7",
+        PREVIEW_QUOTE_MAX_AGE_HOURS="1.5",
+        CELERY_WORKER_CONCURRENCY="3",
+        LOGIN_FAILURE_LIMIT="8",
+        LOGIN_COOLOFF_MINUTES="30",
     )
     assert values["DEBUG"] is False
     assert values["ALLOWED_HOSTS"] == ["a.example", "b.example"]
@@ -107,6 +122,9 @@ def test_every_variable_is_read(tmp_path):
     assert values["DAJI_MAX_ATTEMPTS"] == 5
     assert values["SECURE_SSL_REDIRECT"] is False
     assert values["SESSION_COOKIE_SECURE"] is True
+    assert (values["PARALLEL"], values["QUOTE_HOURS"], values["CONCURRENCY"]) == (7, 1.5, 3)
+    assert (values["LOGIN_LIMIT"], values["COOLOFF_MINUTES"]) == (8, 30)
+    assert values["POOL"] == "prefork"  # on Redis; the embedded broker uses threads
 
 
 @pytest.mark.parametrize(
@@ -120,6 +138,9 @@ def test_every_variable_is_read(tmp_path):
         ("DAJI_READ_TIMEOUT", "soon"),
         ("DAJI_CONNECT_TIMEOUT", "-1"),
         ("DAJI_MAX_ATTEMPTS", "0"),
+        ("PREVIEW_MAX_PARALLEL_CALLS", "many"),
+        ("PREVIEW_QUOTE_MAX_AGE_HOURS", "0"),
+        ("LOGIN_FAILURE_LIMIT", "-3"),
     ],
 )
 def test_malformed_value_stops_start_up_naming_the_variable(tmp_path, variable, value):
