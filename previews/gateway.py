@@ -19,7 +19,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 import requests
@@ -41,6 +41,7 @@ FLOWS = (
 )
 FREQUENCY_LIMIT_CODES = {"gw.QosAppFrequencyLimit", "isv.appCallLimited"}
 REDACTED = "[redacted]"
+MAX_FEN = 2**63 - 1  # what a 64-bit column holds: ¥92 trillion, far above any real order
 _CREDENTIAL_KEYS = {"appkey", "appsecret", "sign", "access_token"}
 _RAW_BODY_LIMIT = 200_000
 
@@ -394,6 +395,8 @@ def _int(value: Any, where: str) -> int | None:
     if isinstance(value, bool):
         raise _Malformed(f"{where} should be a whole number, got {value!r}")
     if isinstance(value, int):
+        if abs(value) > MAX_FEN:
+            raise _Malformed(f"{where} is out of range: {value!r}")
         return value
     try:
         number = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
@@ -401,6 +404,8 @@ def _int(value: Any, where: str) -> int | None:
         raise _Malformed(f"{where} should be a whole number, got {value!r}") from None
     if not number.is_finite() or number != number.to_integral_value():
         raise _Malformed(f"{where} should be a whole number, got {value!r}")
+    if abs(number) > MAX_FEN:
+        raise _Malformed(f"{where} is out of range: {value!r}")
     return int(number)
 
 
@@ -421,8 +426,12 @@ def _yuan(value: Any, where: str, warnings: list[str]) -> Decimal | None:
         raise _Malformed(f"{where} should be an amount in yuan, got {value!r}") from None
     if not amount.is_finite():
         raise _Malformed(f"{where} should be an amount in yuan, got {value!r}")
-    if amount != amount.quantize(ONE_FEN, rounding="ROUND_DOWN"):
-        warnings.append(f"{where} = {amount} yuan is not a whole number of fen")
+    if abs(amount) * 100 > MAX_FEN:
+        raise _Malformed(f"{where} is out of range: {value!r}")
+    with localcontext() as exact:
+        exact.prec = 60  # wide enough for any in-range amount with any decimals sent
+        if amount != amount.quantize(ONE_FEN, rounding="ROUND_DOWN"):
+            warnings.append(f"{where} = {amount} yuan is not a whole number of fen")
     return amount
 
 

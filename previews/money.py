@@ -6,7 +6,7 @@ Amounts are stored as integer fen; the gateway's line prices arrive as yuan deci
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 FEN_PER_YUAN = 100
 ONE_FEN = Decimal("0.01")
@@ -14,7 +14,9 @@ ONE_FEN = Decimal("0.01")
 
 def yuan_to_fen(yuan: Decimal) -> int:
     """Yuan to fen; a value finer than a fen is rounded half up (callers report it first)."""
-    return int((yuan * FEN_PER_YUAN).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    with localcontext() as exact:
+        exact.prec = 60
+        return int((yuan * FEN_PER_YUAN).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def is_whole_fen(yuan: Decimal) -> bool:

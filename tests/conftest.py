@@ -211,3 +211,77 @@ def browser_page(chromium, request):
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+
+
+@pytest.fixture
+def private_redis(tmp_path, monkeypatch):
+    """A Redis server of the test's own (not yet started), made the web's broker; the
+    test starts, stops and restarts it at will."""
+    import subprocess
+
+    import redis
+
+    from .services import free_port, stop_process_group, wait_until
+
+    port = free_port()
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", "--dir", str(tmp_path)]  # fmt: skip
+    client = redis.Redis(port=port, socket_connect_timeout=0.2)
+
+    class PrivateRedis:
+        url = f"redis://127.0.0.1:{port}/0"
+        process = None
+
+        def start(self):
+            self.process = subprocess.Popen(
+                command, stdout=subprocess.DEVNULL, start_new_session=True
+            )
+            wait_until(self.answers, timeout=10, what="the private Redis")
+
+        def stop(self):
+            stop_process_group(self.process)
+
+        @staticmethod
+        def answers() -> bool:
+            try:
+                return client.ping()
+            except redis.exceptions.ConnectionError:
+                return False
+
+    server = PrivateRedis()
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)  # Celery lets it override conf
+    saved = (celery_app.conf.broker_url, celery_app.conf.broker_transport_options)
+    celery_app.conf.broker_url = server.url
+    celery_app.conf.broker_transport_options = {"visibility_timeout": 300}
+    reset_producer_pool()
+    yield server
+    if server.process is not None:
+        server.stop()
+    celery_app.conf.broker_url, celery_app.conf.broker_transport_options = saved
+    reset_producer_pool()
+
+
+def start_run(owner, address, lines, flow="general"):
+    """A run started as the preview form starts one (dispatched after commit)."""
+    import uuid
+
+    from previews import services
+
+    run, _created = services.start_preview(
+        owner=owner, address=address, lines=lines, flow=flow, submission_token=uuid.uuid4()
+    )
+    return run
+
+
+def wait_for_status(run_id, *, finished=False, timeout=60):
+    """Wait until the run is running (or finished); return it fresh from the database."""
+    from previews.models import PreviewRun
+
+    from .services import wait_until
+
+    def reached():
+        run = PreviewRun.objects.get(pk=run_id)
+        return run if (run.is_finished if finished else run.status == "running") else None
+
+    what = "finish" if finished else "start"
+    return wait_until(reached, timeout=timeout, what=f"run {run_id} to {what}")

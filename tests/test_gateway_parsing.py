@@ -146,3 +146,16 @@ def test_redacted_body_blanks_credential_fields_and_values():
     cleaned = redacted_body(raw, ["k-123", "s-456"])
     assert "k-123" not in cleaned and "s-456" not in cleaned
     assert json.loads(cleaned)["appKey"] == "[redacted]"
+
+
+def test_amounts_beyond_a_64_bit_fen_are_malformed_not_a_crash():
+    for changes in ({"sumPayment": 10**20}, {"cargoList": [{"amount": 1e26}]}):
+        with pytest.raises(GatewayError) as caught:
+            parse(body([record(**changes)]))
+        assert "out of range" in caught.value.reason
+
+
+def test_many_decimals_in_range_are_exact_and_reported():
+    answer = parse(body([record(cargoList=[{"amount": "12345678901234567.123456789"}])]))
+    assert answer.records[0].lines[0].amount == Decimal("12345678901234567.123456789")
+    assert answer.warnings

@@ -14,12 +14,10 @@ from django.urls import reverse
 from previews.breakdown import build_breakdown, runs_with_results
 from previews.models import PreviewLine, PreviewRecord, PreviewRun, SupplierPreview
 from previews.tasks import execute_preview_run
-from procurement.celery import app as celery_app
 
-from .conftest import reset_producer_pool
+from .conftest import start_run, wait_for_status
 from .services import (
     celery_worker,
-    free_port,
     stop_process_group,
     wait_until,
 )
@@ -28,11 +26,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def wait_finished(run_id, timeout=60) -> PreviewRun:
-    def done():
-        run = PreviewRun.objects.get(pk=run_id)
-        return run if run.is_finished else None
-
-    return wait_until(done, timeout=timeout, what=f"run {run_id} to finish")
+    return wait_for_status(run_id, finished=True, timeout=timeout)
 
 
 def submit(client, address, lines) -> PreviewRun:
@@ -98,20 +92,13 @@ SLOW = {"Slow": [(667788001952, "", 1)], "Fast": [(670291644950, "", 1)]}
 def test_worker_process_killed_mid_run_is_redelivered_and_completes(
     buyer, stocked_cart, worker_env, tmp_path
 ):
-    from previews import services
 
     if settings.CELERY_WORKER_POOL != "prefork":
         pytest.skip("the threads pool of the embedded broker has no pool process to kill")
     address, lines = stocked_cart(buyer, SLOW)
     with celery_worker(worker_env, log=tmp_path / "worker.log") as worker:
-        run, _ = services.start_preview(
-            owner=buyer, address=address, lines=lines, flow="general", submission_token=uuid.uuid4()
-        )
-        wait_until(
-            lambda: PreviewRun.objects.get(pk=run.pk).status == "running",
-            timeout=30,
-            what="the run to start",
-        )
+        run = start_run(buyer, address, lines)
+        wait_for_status(run.pk)
         for child in _children(worker.pid):  # the pool process working on the run dies
             os.kill(child, signal.SIGKILL)
         run = wait_finished(run.pk, timeout=60)
@@ -124,18 +111,11 @@ def test_worker_process_killed_mid_run_is_redelivered_and_completes(
 def test_whole_worker_killed_leaves_no_run_running_forever(
     buyer, buyer_client, stocked_cart, worker_env, tmp_path, settings
 ):
-    from previews import services
 
     address, lines = stocked_cart(buyer, SLOW)
     with celery_worker(worker_env, log=tmp_path / "worker.log") as worker:
-        run, _ = services.start_preview(
-            owner=buyer, address=address, lines=lines, flow="general", submission_token=uuid.uuid4()
-        )
-        wait_until(
-            lambda: PreviewRun.objects.get(pk=run.pk).status == "running",
-            timeout=30,
-            what="the run to start",
-        )
+        run = start_run(buyer, address, lines)
+        wait_for_status(run.pk)
         stop_process_group(worker, sig=signal.SIGKILL)
     settings.PREVIEW_STALE_AFTER_SECONDS = 1  # instead of the hard time limit + 30 s
     time.sleep(1.5)
@@ -153,55 +133,9 @@ def test_whole_worker_killed_leaves_no_run_running_forever(
     assert again.rerun_of_id == run.pk and again.status == "done"
 
 
-@pytest.fixture
-def broker_that_goes_down(tmp_path, monkeypatch):
-    """A Redis server of the test's own, used as the web's broker, that the test can stop."""
-    port = free_port()
-    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "no", "--dir", str(tmp_path)]  # fmt: skip
-    state = {}
-
-    def start():
-        state["process"] = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, start_new_session=True
-        )
-        import redis
-
-        wait_until(
-            lambda: _pingable(redis.Redis(port=port, socket_connect_timeout=0.2)),
-            timeout=10,
-            what="the test Redis",
-        )
-
-    def stop():
-        stop_process_group(state["process"])
-
-    url = f"redis://127.0.0.1:{port}/0"
-    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)  # Celery lets it override conf
-    saved = (celery_app.conf.broker_url, celery_app.conf.broker_transport_options)
-    celery_app.conf.broker_url = url
-    celery_app.conf.broker_transport_options = {"visibility_timeout": 300}
-    reset_producer_pool()
-    yield url, start, stop
-    if state.get("process"):
-        stop()
-    celery_app.conf.broker_url, celery_app.conf.broker_transport_options = saved
-    reset_producer_pool()
-
-
-def _pingable(client) -> bool:
-    import redis
-
-    try:
-        return client.ping()
-    except redis.exceptions.ConnectionError:
-        return False
-
-
 def test_run_saved_while_the_broker_is_down_is_sent_when_it_is_back(
-    buyer, buyer_client, stocked_cart, worker_env, broker_that_goes_down, tmp_path
+    buyer, buyer_client, stocked_cart, worker_env, private_redis, tmp_path
 ):
-    url, start_broker, _stop = broker_that_goes_down
     address, lines = stocked_cart(buyer, {"A": [(670291644950, "", 1)]})
     started = time.monotonic()
     run = submit(buyer_client, address, lines)  # no broker at all
@@ -210,8 +144,8 @@ def test_run_saved_while_the_broker_is_down_is_sent_when_it_is_back(
     assert run.status == "queued" and run.dispatched_at is None
     html = buyer_client.get(reverse("previews:run-detail", args=[run.pk])).content.decode()
     assert "the job queue could not be reached" in html
-    start_broker()
-    worker_env["CELERY_BROKER_URL"] = url
+    private_redis.start()
+    worker_env["CELERY_BROKER_URL"] = private_redis.url
     with celery_worker(worker_env, log=tmp_path / "worker.log"):
         status_url = reverse("previews:run-status", args=[run.pk])
 
