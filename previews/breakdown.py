@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from .gateway import explain
 from .models import PreviewLine, PreviewPromotion, PreviewRecord, PreviewRun, SupplierPreview
 from .money import allocate, format_fen, unit_cost
+from .services import RUN_FAILURES
 
 
 def runs_with_results(runs: QuerySet[PreviewRun]) -> QuerySet[PreviewRun]:
@@ -169,13 +170,33 @@ def build_breakdown(run: PreviewRun) -> RunBreakdown:
     return RunBreakdown([_supplier_view(s) for s in run.suppliers.all()])
 
 
+FAILURE_SUMMARIES = {
+    "connection": gettext_lazy("The gateway could not be reached."),
+    "timeout": gettext_lazy("The gateway did not answer in time."),
+    "http": gettext_lazy("The gateway failed with an error page."),
+    "rate_limited": gettext_lazy(
+        "The gateway is limiting how often we call it: run this again in a minute."
+    ),
+    "malformed": gettext_lazy("The gateway answered something that is not a valid preview."),
+    "rejected": gettext_lazy("The gateway refused this order."),
+    **RUN_FAILURES,
+}
+
+
 def _supplier_view(preview: SupplierPreview) -> SupplierView:
     view = SupplierView(preview=preview)
     if preview.status in (SupplierPreview.Status.REJECTED, SupplierPreview.Status.FAILED):
-        explanation = explain(preview.error_code, get_language() or "en")
-        view.problems.append(explanation or preview.reason)
-        if explanation and preview.reason:
-            view.notes.append(preview.reason)
+        # Documented refusal codes and our own failure kinds in the reader's language;
+        # the stored reason (the gateway's own words) follows as detail.
+        summary = explain(preview.error_code, get_language() or "en") or FAILURE_SUMMARIES.get(
+            preview.error_kind
+        )
+        view.problems.append(str(summary) if summary else preview.reason)
+        if summary and preview.reason and preview.error_kind not in RUN_FAILURES:
+            view.notes.append(
+                _("Details (tried %(n)s times): %(reason)s")
+                % {"n": preview.attempts, "reason": preview.reason}
+            )
         return view
     titles = {
         (line["offer_id"], line["spec_id"] or ""): line.get("title", "")

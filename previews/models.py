@@ -223,6 +223,7 @@ class PreviewRun(models.Model):
         _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
     )
     failure_reason = models.TextField(_("why it failed"), blank=True)
+    failure_kind = models.CharField(_("kind of failure"), max_length=20, blank=True)
     fingerprint = models.CharField(
         _("what was asked"),
         max_length=64,

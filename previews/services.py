@@ -20,8 +20,9 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from . import gateway
 from .models import (
@@ -442,16 +443,33 @@ def record_failure(*, supplier_preview_id: int, error: gateway.GatewayError) -> 
     return True
 
 
-def fail_run(*, run_id: int, reason: str) -> None:
-    """End a run that cannot finish: its unanswered suppliers fail with the same reason."""
+RUN_FAILURES = {
+    "worker_lost": gettext_lazy(
+        "The worker stopped while previewing this run (it was restarted or killed). "
+        "Nothing was lost: run it again."
+    ),
+    "time_limit": gettext_lazy("The preview took longer than the time limit; run it again."),
+}
+
+
+def fail_run(*, run_id: int, kind: str) -> None:
+    """End a run that cannot finish (`kind` of RUN_FAILURES): its unanswered suppliers
+    fail for the same reason. The reason is stored in English; pages translate the kind."""
+    with translation.override("en"):
+        reason = str(RUN_FAILURES[kind])
     with transaction.atomic():
         now = timezone.now()
         SupplierPreview.objects.filter(run_id=run_id, status=SupplierPreview.Status.PENDING).update(
-            status=SupplierPreview.Status.FAILED, reason=reason, finished_at=now
+            status=SupplierPreview.Status.FAILED, reason=reason, error_kind=kind, finished_at=now
         )
         PreviewRun.objects.filter(
             pk=run_id, status__in=[PreviewRun.Status.QUEUED, PreviewRun.Status.RUNNING]
-        ).update(status=PreviewRun.Status.FAILED, failure_reason=reason, finished_at=now)
+        ).update(
+            status=PreviewRun.Status.FAILED,
+            failure_reason=reason,
+            failure_kind=kind,
+            finished_at=now,
+        )
 
 
 def sweep_stale_runs(*, run_ids: Sequence[int] | None = None) -> int:
@@ -462,12 +480,6 @@ def sweep_stale_runs(*, run_ids: Sequence[int] | None = None) -> int:
         stale = stale.filter(pk__in=run_ids)
     swept = 0
     for run_id in stale.values_list("pk", flat=True):
-        fail_run(
-            run_id=run_id,
-            reason=_(
-                "The worker stopped while previewing this run (it was restarted or killed). "
-                "Nothing was lost: run it again."
-            ),
-        )
+        fail_run(run_id=run_id, kind="worker_lost")
         swept += 1
     return swept

@@ -8,7 +8,6 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_ready
 from django import db
-from django.utils.translation import gettext as _
 
 from . import services
 
@@ -27,10 +26,7 @@ def execute_preview_run(run_id: int) -> None:
     try:
         services.execute_run(run_id=run_id)
     except SoftTimeLimitExceeded:
-        services.fail_run(
-            run_id=run_id,
-            reason=_("The preview took longer than the time limit; run it again."),
-        )
+        services.fail_run(run_id=run_id, kind="time_limit")
 
 
 @worker_ready.connect

@@ -281,7 +281,12 @@ def run_detail(request, pk):
     return render(
         request,
         "previews/run_detail.html",
-        {"run": run, "breakdown": build_breakdown(run), "rerun_token": uuid.uuid4()},
+        {
+            "run": run,
+            "breakdown": build_breakdown(run),
+            "rerun_token": uuid.uuid4(),
+            "run_failure": services.RUN_FAILURES.get(run.failure_kind),
+        },
     )
 
 

@@ -76,7 +76,8 @@ def test_mixed_run_stores_every_outcome_and_totals_to_the_fen(
     refused = by_name["广州服装批发"]
     assert "cannot be bought online" in refused.problems[0]
     failed = by_name["汕头玩具厂"]
-    assert "server error (HTTP 500)" in failed.left_out_reason
+    assert failed.left_out_reason == "The gateway failed with an error page."
+    assert "Details (tried 2 times)" in failed.notes[0] and "HTTP 500" in failed.notes[0]
     assert failed.preview.attempts == 2
     assert {s.name for s in breakdown.included} == {"杭州小商品店", "义乌日用百货"}
     assert breakdown.grand_total_fen == 1671 + split.total_fen
