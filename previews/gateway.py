@@ -28,17 +28,7 @@ logger = logging.getLogger(__name__)
 
 PREVIEW_PATH = "/alibaba/createOrder/preview"
 MAX_LINES_PER_CALL = 50
-FEN_PER_YUAN = Decimal(100)
 ONE_FEN = Decimal("0.01")
-FLOWS = (
-    "general",
-    "fenxiao",
-    "paired",
-    "repurchase",
-    "saleproxy",
-    "boutiquefenxiao",
-    "boutiquepifa",
-)
 FREQUENCY_LIMIT_CODES = {"gw.QosAppFrequencyLimit", "isv.appCallLimited"}
 REDACTED = "[redacted]"
 MAX_FEN = 2**63 - 1  # what a 64-bit column holds: ¥92 trillion, far above any real order

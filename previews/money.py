@@ -19,10 +19,6 @@ def yuan_to_fen(yuan: Decimal) -> int:
         return int((yuan * FEN_PER_YUAN).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def is_whole_fen(yuan: Decimal) -> bool:
-    return yuan == yuan.quantize(ONE_FEN)
-
-
 def fen_to_yuan(fen: int) -> Decimal:
     return (Decimal(fen) / FEN_PER_YUAN).quantize(ONE_FEN)
 
