@@ -4,25 +4,16 @@ Usage: .venv/bin/python bench/import_10k.py [--rows 10000] [--repeat 3]
 """
 
 import argparse
-import os
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("PROCUREMENT_VAR_DIR", tempfile.mkdtemp(prefix="bench-import-"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "procurement.settings")
-os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver")
+from common import setup_django
 
-import django
+setup_django("bench-import-")
 
-django.setup()
-
+from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from previews.models import CartLine  # noqa: E402
@@ -33,7 +24,6 @@ def main():
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    call_command("migrate", verbosity=0)
     content = "\n".join(
         f"https://detail.1688.com/offer/{612345000000 + n}.html,,{1 + n % 50},供应商 {n % 40}"
         for n in range(args.rows)
@@ -50,7 +40,7 @@ def main():
         timings.append(time.perf_counter() - started)
         assert response.status_code == 302, response.status_code
         assert CartLine.objects.filter(owner=user).count() == args.rows
-    engine = django.conf.settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     print(
         f"{args.rows} rows ({len(content) / 1024:.0f} KiB, GBK) on {engine}: "
         f"median {statistics.median(timings):.2f} s, "

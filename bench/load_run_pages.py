@@ -13,37 +13,25 @@ Loopback only: every address used is 127.0.0.1.
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-VAR = tempfile.mkdtemp(prefix="bench-load-")
+from common import ROOT, buyer_with_address, setup_django
+
 # gunicorn must read the sessions this script makes: one secret key for both.
 SECRET_KEY = "bench-load-" + uuid.uuid4().hex * 2
-os.environ["DJANGO_SECRET_KEY"] = SECRET_KEY
-os.environ.setdefault("PROCUREMENT_VAR_DIR", VAR)
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "procurement.settings")
-os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,127.0.0.1")
-
-import django  # noqa: E402
-
-django.setup()
+VAR = setup_django("bench-load-", DJANGO_SECRET_KEY=SECRET_KEY)
 
 from django.conf import settings  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from previews import services  # noqa: E402
-from previews.models import CartLine, PreviewRun, ShippingAddress, Supplier  # noqa: E402
+from previews.models import CartLine, PreviewRun, Supplier  # noqa: E402
 from tests.services import (  # noqa: E402
     celery_worker,
     child_database_url,
@@ -85,12 +73,7 @@ end
 
 
 def make_buyer(n: int):
-    user = get_user_model().objects.create_user(f"buyer{n:02d}")
-    address = ShippingAddress.objects.create(
-        owner=user, label="HZ", full_name="张三", mobile="13812345678", phone="",
-        post_code="310051", province_text="浙江省", city_text="杭州市", area_text="滨江区",
-        town_text="长河街道", address="网商路699号", district_code="330108", is_default=True,
-    )  # fmt: skip
+    user, address = buyer_with_address(f"buyer{n:02d}")
     lines = []
     for s in range(3):
         supplier = Supplier.objects.create(owner=user, name=f"Supplier {s}")
@@ -124,7 +107,6 @@ def main():
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
-    call_command("migrate", verbosity=0)
     static_root = Path(VAR) / "static"
     port = free_port()
     web_env = child_env(

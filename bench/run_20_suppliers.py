@@ -9,39 +9,23 @@ Usage: .venv/bin/python bench/run_20_suppliers.py [--suppliers 20] [--latency 1]
 """
 
 import argparse
-import os
 import statistics
-import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("PROCUREMENT_VAR_DIR", tempfile.mkdtemp(prefix="bench-run-"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "procurement.settings")
-os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver")
+from common import buyer_with_address, setup_django
 
-import django  # noqa: E402
-
-django.setup()
+setup_django("bench-run-")
 
 from django.conf import settings  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from previews.models import CartLine, PreviewRun, ShippingAddress, Supplier  # noqa: E402
+from previews.models import CartLine, PreviewRun, Supplier  # noqa: E402
 from tests.services import celery_worker, child_database_url, child_env, sandbox_process  # noqa: E402
 
 
-def stock_cart(user, suppliers: int) -> tuple[ShippingAddress, list[CartLine]]:
-    address = ShippingAddress.objects.create(
-        owner=user, label="bench", full_name="张三", mobile="13812345678", phone="",
-        post_code="310051", province_text="浙江省", city_text="杭州市", area_text="滨江区",
-        town_text="长河街道", address="网商路699号", district_code="330108", is_default=True,
-    )  # fmt: skip
+def stock_cart(user, suppliers: int) -> list[CartLine]:
     lines = []
     for n in range(suppliers):
         supplier = Supplier.objects.create(owner=user, name=f"Supplier {n:02d}")
@@ -50,7 +34,7 @@ def stock_cart(user, suppliers: int) -> tuple[ShippingAddress, list[CartLine]]:
                 owner=user, supplier=supplier, offer_id=(700000 + n) * 1_000_000 + 1100, quantity=3
             )
         )
-    return address, lines
+    return lines
 
 
 def one_run(client, address, lines) -> float:
@@ -83,9 +67,8 @@ def main():
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    call_command("migrate", verbosity=0)
-    user = get_user_model().objects.create_user(f"bench-{time.time_ns()}")
-    address, lines = stock_cart(user, args.suppliers)
+    user, address = buyer_with_address(f"bench-{time.time_ns()}")
+    lines = stock_cart(user, args.suppliers)
     client = Client()
     client.force_login(user)
     with sandbox_process(latency=args.latency) as url:

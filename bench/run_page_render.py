@@ -4,29 +4,19 @@ Usage: .venv/bin/python bench/run_page_render.py [--suppliers 50] [--lines 20] [
 """
 
 import argparse
-import os
 import statistics
-import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("PROCUREMENT_VAR_DIR", tempfile.mkdtemp(prefix="bench-page-"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "procurement.settings")
-os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver")
+from common import buyer_with_address, setup_django
 
-import django
+setup_django("bench-page-")
 
-django.setup()
-
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from previews import services  # noqa: E402
 from previews.models import (  # noqa: E402
     PreviewLine,
     PreviewPromotion,
@@ -36,15 +26,12 @@ from previews.models import (  # noqa: E402
 )
 
 
-def make_run(user, suppliers: int, lines: int) -> PreviewRun:
-    snapshot = {
-        "label": "bench", "full_name": "张三", "mobile": "13812345678", "phone": "13812345678",
-        "post_code": "310051", "province_text": "浙江省", "city_text": "杭州市",
-        "area_text": "滨江区", "town_text": "长河街道", "address": "网商路699号",
-        "district_code": "330108",
-    }  # fmt: skip
+def make_run(user, address, suppliers: int, lines: int) -> PreviewRun:
     run = PreviewRun.objects.create(
-        owner=user, address_snapshot=snapshot, submission_token=uuid.uuid4(), status="done"
+        owner=user,
+        address_snapshot=services.snapshot_address(address),
+        submission_token=uuid.uuid4(),
+        status="done",
     )
     for s in range(suppliers):
         requested = [
@@ -82,9 +69,8 @@ def main():
     parser.add_argument("--lines", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
-    call_command("migrate", verbosity=0)
-    user = get_user_model().objects.create_user(f"bench-{time.time_ns()}")
-    run = make_run(user, args.suppliers, args.lines)
+    user, address = buyer_with_address(f"bench-{time.time_ns()}")
+    run = make_run(user, address, args.suppliers, args.lines)
     client = Client()
     client.force_login(user)
     url = f"/runs/{run.pk}/"
