@@ -59,3 +59,31 @@ def test_address_add_and_change_pages_render(admin_client_with_data):
     address = ShippingAddress.objects.first()
     url = reverse("admin:previews_shippingaddress_change", args=[address.pk])
     assert client.get(url).status_code == 200
+
+
+def test_runs_and_results_are_read_only_with_raw_bodies(admin_client, buyer):
+    import uuid
+
+    from previews.models import PreviewRun, SupplierPreview
+
+    run = PreviewRun.objects.create(
+        owner=buyer, address_snapshot={"label": "HZ", "city_text": "杭州市"},
+        submission_token=uuid.uuid4(), status="done",
+    )  # fmt: skip
+    preview = SupplierPreview.objects.create(
+        run=run, position=0, supplier_name="A", requested_lines=[], status="ok",
+        raw_body='{"code": 200, "traceId": "abc123trace"}', trace_id="abc123trace",
+    )  # fmt: skip
+    runs = reverse("admin:previews_previewrun_changelist")
+    assert rows(admin_client.get(runs)) == 1
+    assert rows(admin_client.get(runs, {"q": "abc123trace"})) == 1
+    page = admin_client.get(reverse("admin:previews_supplierpreview_change", args=[preview.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200 and "raw-body" in html and "abc123trace" in html
+    assert 'name="_save"' not in html  # nothing to edit
+    assert admin_client.get(reverse("admin:previews_previewrun_add")).status_code == 403
+    change = reverse("admin:previews_previewrun_change", args=[run.pk])
+    assert admin_client.get(change).status_code == 200
+    admin_client.post(change, {"status": "failed"})
+    run.refresh_from_db()
+    assert run.status == "done"
