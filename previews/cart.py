@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -132,21 +131,19 @@ def import_cart_lines(*, owner, rows: list[CartRow], errors: list[RowError]) -> 
     """
     problems = list(errors)
     existing = {
-        (line.offer_id, line.spec_id): line for line in CartLine.objects.filter(owner=owner)
+        (line.offer_id, line.spec_id): line
+        for line in CartLine.objects.filter(owner=owner).select_related("supplier")
     }
-    supplier_of_line = dict(
-        CartLine.objects.filter(owner=owner).values_list("pk", "supplier__name")
-    )
     merged: dict[tuple[int, str], dict] = {}
     for row in rows:
         key = (row.offer_id, row.spec_id)
         line = existing.get(key)
-        if line is not None and supplier_of_line[line.pk] != row.supplier:
+        if line is not None and line.supplier.name != row.supplier:
             problems.append(
                 RowError(
                     row.row_number,
                     _("offer %(offer)s is already in your cart under supplier “%(supplier)s”")
-                    % {"offer": row.offer_id, "supplier": supplier_of_line[line.pk]},
+                    % {"offer": row.offer_id, "supplier": line.supplier.name},
                 )
             )
             continue
@@ -187,10 +184,7 @@ def _store(owner, merged: dict, existing: dict) -> ImportResult:
         [Supplier(owner=owner, name=name) for name in missing]
     ):
         suppliers[supplier.name] = supplier
-    if any(s.pk is None for s in suppliers.values()):  # backends that return no ids
-        suppliers = {s.name: s for s in Supplier.objects.filter(owner=owner)}
     new_lines, changed = [], []
-    by_supplier = defaultdict(int)
     for key, entry in merged.items():
         row = entry["row"]
         if key in existing:
@@ -210,7 +204,6 @@ def _store(owner, merged: dict, existing: dict) -> ImportResult:
                     note=row.note,
                 )
             )
-        by_supplier[row.supplier] += 1
     CartLine.objects.bulk_create(new_lines, batch_size=1000)
     CartLine.objects.bulk_update(changed, ["quantity", "updated_at"], batch_size=1000)
     return ImportResult(len(new_lines), len(changed), len(missing), ())
