@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
@@ -38,6 +39,25 @@ def runs_with_results(runs: QuerySet[PreviewRun]) -> QuerySet[PreviewRun]:
             ),
         ),
     )  # fmt: skip
+
+
+def with_grand_totals(runs: QuerySet[PreviewRun]) -> QuerySet[PreviewRun]:
+    """Annotate `grand_total_fen`: in SQL, the grand total a breakdown gives, i.e. the
+    totals of the suppliers answered ok whose every order can be placed and has a total
+    (`SupplierView.orderable`). For lists, where building every breakdown would cost."""
+    orderable = (
+        PreviewRecord.objects.filter(
+            supplier_preview__run=OuterRef("pk"),
+            supplier_preview__status=SupplierPreview.Status.OK,
+        )
+        .exclude(supplier_preview__records__status=False)
+        .exclude(supplier_preview__records__sum_payment_fen__isnull=True)
+        .order_by()
+        .values("supplier_preview__run")
+        .annotate(total=Sum("sum_payment_fen"))
+        .values("total")
+    )
+    return runs.annotate(grand_total_fen=Coalesce(Subquery(orderable), 0))
 
 
 @dataclass

@@ -5,7 +5,7 @@ import uuid
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models import Count, Prefetch, Sum
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from . import cart, exports, regions, services
-from .breakdown import build_breakdown, runs_with_results
+from .breakdown import build_breakdown, runs_with_results, with_grand_totals
 from .comparison import compare
 from .forms import (
     AddressComparisonForm,
@@ -24,7 +24,7 @@ from .forms import (
     SupplierForm,
 )
 from .imports import decode_upload, parse_cart_rows
-from .models import CartLine, PreviewRun, ShippingAddress, Supplier, SupplierPreview
+from .models import CartLine, PreviewRun, ShippingAddress, Supplier
 
 IMPORT_ERRORS_SHOWN = 200
 
@@ -247,15 +247,9 @@ def preview_create(request):
 
 
 def run_list(request):
-    runs = (
+    runs = with_grand_totals(
         PreviewRun.objects.filter(owner=request.user)
-        .annotate(
-            supplier_count=Count("suppliers", distinct=True),
-            total_fen=Sum(
-                "suppliers__records__sum_payment_fen",
-                filter=Q(suppliers__status=SupplierPreview.Status.OK),
-            ),
-        )
+        .annotate(supplier_count=Count("suppliers"))
         .order_by("-created_at", "-pk")
     )
     page = Paginator(runs, 25).get_page(request.GET.get("page"))

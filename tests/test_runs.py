@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from previews import gateway, services
-from previews.breakdown import build_breakdown, runs_with_results
+from previews.breakdown import build_breakdown, runs_with_results, with_grand_totals
 from previews.models import (
     CartLine,
     PreviewLine,
@@ -81,6 +81,9 @@ def test_mixed_run_stores_every_outcome_and_totals_to_the_fen(
     assert failed.preview.attempts == 2
     assert {s.name for s in breakdown.included} == {"杭州小商品店", "义乌日用百货"}
     assert breakdown.grand_total_fen == 1671 + split.total_fen
+    # the history shows the same grand total, the blocked supplier left out there too
+    (listed,) = with_grand_totals(PreviewRun.objects.filter(pk=run.pk))
+    assert listed.grand_total_fen == breakdown.grand_total_fen
     for supplier in [*breakdown.included, blocked]:
         for record in supplier.records:
             assert sum(line.landed_total_fen for line in record.lines) == record.total_fen
