@@ -13,13 +13,12 @@ from previews.breakdown import build_breakdown, runs_with_results, with_grand_to
 from previews.models import (
     CartLine,
     PreviewLine,
-    PreviewPromotion,
     PreviewRecord,
     PreviewRun,
-    SupplierPreview,
 )
 
 from .conftest import DEMO_SUPPLIERS
+from .factories import finished_run
 
 
 def sandbox_config(url) -> gateway.GatewayConfig:
@@ -249,41 +248,11 @@ def test_history_lists_runs_newest_first(buyer, buyer_client, stocked_cart, no_d
     assert [r.supplier_count for r in runs] == [1, len(DEMO_SUPPLIERS)]
 
 
-def _big_run(owner, address, suppliers: int, lines: int) -> PreviewRun:
-    run = PreviewRun.objects.create(
-        owner=owner,
-        address_snapshot=services.snapshot_address(address),
-        submission_token=uuid.uuid4(),
-        status="done",
-    )
-    for s in range(suppliers):
-        preview = SupplierPreview.objects.create(
-            run=run, position=s, supplier_name=f"S{s}", requested_lines=[], status="ok"
-        )
-        record = PreviewRecord.objects.create(
-            supplier_preview=preview, index=0, sum_payment_fen=lines * 1000 + 350,
-            sum_carriage_fen=350, sum_payment_no_carriage_fen=lines * 1000,
-            trade_mode_names=["assureTrade"],
-            pay_channels=[{"name": "alipay", "amount_limit_fen": None}],
-        )  # fmt: skip
-        made = PreviewLine.objects.bulk_create(
-            PreviewLine(record=record, index=n, offer_id=n + 1, quantity=2,
-                        final_unit_price_fen=550, amount_fen=1000)
-            for n in range(lines)
-        )  # fmt: skip
-        PreviewPromotion.objects.bulk_create(
-            PreviewPromotion(record=record, line=line, text="省0.50", discount_fen=50)
-            for line in made
-        )
-        PreviewPromotion.objects.create(record=record, text="满300减20", discount_fen=2000)
-    return run
-
-
 @pytest.mark.django_db
 def test_run_page_queries_do_not_grow_with_suppliers_or_lines(buyer, buyer_client, make_address):
     address = make_address(buyer)
-    small = _big_run(buyer, address, suppliers=2, lines=2)
-    big = _big_run(buyer, address, suppliers=50, lines=20)
+    small = finished_run(buyer, address, suppliers=2, lines=2)
+    big = finished_run(buyer, address, suppliers=50, lines=20)
     counts = []
     for run in (small, big):
         with CaptureQueriesContext(connection) as queries:

@@ -1,0 +1,51 @@
+"""Stored results made directly, for tests and benchmarks that need a big finished run."""
+
+import uuid
+
+from previews import services
+from previews.models import (
+    PreviewLine,
+    PreviewPromotion,
+    PreviewRecord,
+    PreviewRun,
+    SupplierPreview,
+)
+
+
+def finished_run(owner, address, *, suppliers: int, lines: int) -> PreviewRun:
+    """A done run of `suppliers` suppliers with `lines` lines each: every line with a
+    promotion, every order with a shop discount and a total above the shegou limit."""
+    run = PreviewRun.objects.create(
+        owner=owner,
+        address_snapshot=services.snapshot_address(address),
+        submission_token=uuid.uuid4(),
+        status=PreviewRun.Status.DONE,
+    )
+    for s in range(suppliers):
+        requested = [
+            {"offer_id": n + 1, "spec_id": "", "quantity": 2, "title": f"Item {n}"}
+            for n in range(lines)
+        ]
+        preview = SupplierPreview.objects.create(
+            run=run, position=s, supplier_name=f"Supplier {s}", requested_lines=requested,
+            status=SupplierPreview.Status.OK, trace_id=f"trace{s}",
+        )  # fmt: skip
+        record = PreviewRecord.objects.create(
+            supplier_preview=preview, index=0, sum_payment_fen=lines * 1000 - 2000 + 350,
+            sum_carriage_fen=350, sum_payment_no_carriage_fen=lines * 1000 - 2000,
+            discount_fen=2000, flow_flag="general", trade_mode_names=["assureTrade"],
+            pay_channels=[{"name": "shegou", "amount_limit_fen": 30000}],
+        )  # fmt: skip
+        made = PreviewLine.objects.bulk_create(
+            PreviewLine(record=record, index=n, offer_id=n + 1, quantity=2,
+                        final_unit_price_fen=525, amount_fen=1000)
+            for n in range(lines)
+        )  # fmt: skip
+        PreviewPromotion.objects.bulk_create(
+            PreviewPromotion(record=record, line=line, text="省0.50:PLUS会员价",
+                             description_html="<ul><li>PLUS会员价:省0.50元</li></ul>",
+                             discount_fen=50)
+            for line in made
+        )  # fmt: skip
+        PreviewPromotion.objects.create(record=record, text="满300减20", discount_fen=2000)
+    return run
