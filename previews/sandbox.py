@@ -36,7 +36,7 @@ Conventions (also in the README, "The sandbox gateway"):
   | 955 | `code: 1009` with the error nested in `data` |
   | 956 | JSON without `data` |
   | 957 | HTTP 400 `gw.QosAppFrequencyLimit` (1688's rate limit) |
-  | 958 | a refusal whose `errorMsg` echoes the request, credentials and all (a careless proxy) |
+  | 958 | a refusal echoing the request and credentials: JSON-escaped, URL-encoded, raw |
   | 959 | a promotion whose `desc` carries a script, an event handler and a link (hostile HTML) |
   | 960 | formulas: the line's `specId`, `message` and a promotion `text` start `=`, `@`, `+` |
 
@@ -56,6 +56,7 @@ import threading
 import time
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import quote, urlencode
 
 PREVIEW_PATH = "/alibaba/createOrder/preview"
 ADDRESS_FIELDS = (
@@ -114,6 +115,20 @@ def has_plus_promotion(offer_id: int) -> bool:
 
 def yuan(fen: int) -> Decimal:
     return (Decimal(fen) / 100).normalize() if fen % 100 else Decimal(fen // 100)
+
+
+def echo_message(raw: bytes) -> str:
+    """What a careless proxy says back (scenario 958): the body as it came, then the
+    credentials as it would put them in a query string, a path, its own JSON log, and raw."""
+    request = json.loads(raw)
+    key, secret = str(request.get("appKey") or ""), str(request.get("appSecret") or "")
+    return (
+        f"请求内容: {raw.decode(errors='replace')}"
+        f" 查询串: {urlencode({'appKey': key, 'appSecret': secret})}"
+        f" 路径: /{quote(key, safe='')}/{quote(secret)}"
+        f" 日志: {json.dumps({'appKey': key, 'appSecret': secret}, ensure_ascii=False)}"
+        f" 凭据: {key} {secret}"
+    )
 
 
 class _Refusal(Exception):
@@ -279,7 +294,7 @@ class Sandbox:
                 ),
             )
         if 958 in scenarios:
-            echoed = self.refusal("ECHO", "请求内容: " + raw.decode(errors="replace"), trace_id)
+            echoed = self.refusal("ECHO", echo_message(raw), trace_id)
             return 200, "application/json", _encode(echoed)
         if 957 in scenarios:
             body = {
