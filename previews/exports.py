@@ -6,14 +6,39 @@ import csv
 import io
 from decimal import Decimal
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from .breakdown import RunBreakdown
 from .money import fen_to_yuan
 
 MONEY_COLUMNS = (7, 8, 9, 10)  # 0-based: unit price, amount, landed unit cost, total
+
+# Text a spreadsheet would take for a formula (OWASP "CSV injection"): = + - @, tab and
+# carriage return; also their full-width forms, which Chinese input methods type and
+# which a spreadsheet may convert, so they are treated alike.
+FORMULA_STARTS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+CONTROL_STARTS = frozenset("\t\r")
+
+
+def spreadsheet_safe(value):
+    """A cell value that no spreadsheet evaluates: text that could start a formula gets a
+    leading single quote (shown, never run); numbers and empty cells stay as they are.
+
+    Supplier names, titles, specs, promotion texts and messages come from buyers and
+    from the gateway, so any of them may be `=HYPERLINK(...)` or `+cmd|...`. Leading
+    whitespace is looked through, as some importers trim it before evaluating.
+    """
+    if isinstance(value, Promise):
+        value = str(value)
+    if not isinstance(value, str) or not value:
+        return value
+    if value[0] in CONTROL_STARTS or value.lstrip()[:1] in FORMULA_STARTS:
+        return "'" + value
+    return value
 
 
 def _yuan(fen: int | None) -> Decimal | None:
@@ -67,9 +92,11 @@ def export_rows(breakdown: RunBreakdown) -> list[list]:
 def to_csv(rows: list[list]) -> bytes:
     """UTF-8 with a byte-order mark, so Excel on Chinese Windows reads it right."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    # Every text field quoted (OWASP), so a separator inside a text never starts a new
+    # cell, whatever separator the reader's locale uses; numbers stay bare numbers.
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_STRINGS)
     for row in rows:
-        writer.writerow(["" if value is None else value for value in row])
+        writer.writerow([spreadsheet_safe(value) for value in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -77,8 +104,17 @@ def to_xlsx(rows: list[list], *, title: str) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title[:31]
-    for row in rows:
-        sheet.append(row)
+    for row_number, row in enumerate(rows, start=1):
+        for column_number, value in enumerate(row, start=1):
+            value = spreadsheet_safe(value)
+            cell = sheet.cell(row=row_number, column=column_number)
+            if isinstance(value, str):
+                # Set as text explicitly: openpyxl would make "=..." a formula and
+                # "#N/A" an error; characters XLSX cannot hold are shown as U+FFFD.
+                cell.value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+                cell.data_type = "s"
+            else:
+                cell.value = value
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for column in MONEY_COLUMNS:

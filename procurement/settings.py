@@ -83,6 +83,13 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# Behind our TLS proxy every request has the proxy's address: the client's is the one
+# the proxy appended to X-Forwarded-For (procurement/client_address.py). Only in that
+# mode: otherwise a client could forge the header and pick the address it is locked on.
+BEHIND_TLS_PROXY = read_bool("DJANGO_BEHIND_TLS_PROXY", default=False)
+TRUSTED_PROXY_COUNT = read_positive_int("DJANGO_TRUSTED_PROXY_COUNT", 1)
+if BEHIND_TLS_PROXY:
+    AXES_CLIENT_IP_CALLABLE = "procurement.client_address.forwarded_client_address"
 
 ROOT_URLCONF = "procurement.urls"
 WSGI_APPLICATION = "procurement.wsgi.application"
@@ -169,7 +176,7 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if read_bool("DJANGO_BEHIND_TLS_PROXY", default=False):
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CSP = {
     "default-src": ["'self'"],

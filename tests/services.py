@@ -152,3 +152,35 @@ def sandbox_process(*args: str, latency: float = 0.0, slow: float = 3.0):
         yield url
     finally:
         stop_process_group(process)
+
+
+@contextlib.contextmanager
+def web_server(env: dict[str, str], *, log: Path):
+    """The product served by gunicorn (as in production) in its own process on a free
+    port, with its access log, error log and Django's log written to `log`; yields its
+    base URL."""
+    import requests
+
+    port = free_port()
+    log_file = open(log, "ab")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "procurement.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", "1", "--threads", "4", "--access-logfile", "-", "--error-logfile", "-"],
+        cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+
+    def ready():
+        if process.poll() is not None:
+            raise AssertionError(f"the web server exited at start-up: {log.read_text()[-2000:]}")
+        try:
+            return requests.get(f"{url}/accounts/login/", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    try:
+        wait_until(ready, timeout=30, what="the web server to listen")
+        yield url
+    finally:
+        stop_process_group(process)
+        log_file.close()
