@@ -205,6 +205,7 @@ class ErrorKind(enum.StrEnum):
     RATE_LIMITED = "rate_limited"
     MALFORMED = "malformed"
     REJECTED = "rejected"
+    BUSY = "busy"  # the gateway said "busy, try again later": temporary, not a refusal
 
 
 @dataclass(frozen=True)
@@ -273,6 +274,45 @@ def explain(code: object, language: str = "en") -> str | None:
     if explanation is None:
         return None
     return explanation.zh if language.lower().startswith("zh") else explanation.en
+
+
+# How the gateway (or 1688 behind it) says "busy for now": 系统繁忙 = system busy,
+# 服务繁忙 = service busy, 稍后再试 / 稍后重试 = try again later. "请核对后重试" ("check, then
+# retry") is deliberately not here: that asks the buyer to change something.
+BUSY_MARKERS = (
+    "系统繁忙", "服务繁忙", "稍后再试", "稍后重试",
+    "system busy", "system is busy", "server busy", "service busy", "try again later",
+)  # fmt: skip
+
+
+def is_temporary_failure(
+    *, envelope_code: int | None = None, error_code: object = None, message: str = ""
+) -> bool:
+    """Whether a failure the gateway *answered* (not an HTTP error) is temporary.
+
+    The one rule, used for every answer shape: a documented business code (500_001 to
+    500_009, however spelt, in the envelope or nested) is a refusal whatever the message
+    says, and stays one. Otherwise the failure is temporary, and worth retrying, when the
+    envelope `code` is a 5xx (the gateway's own server-side failure, reported as an HTTP
+    5xx would be; 500_004 spelt 500004 is not a 5xx) or the message says busy / try again
+    later.
+    """
+    for code in (error_code, envelope_code):
+        if normalize_code(code) in REFUSAL_EXPLANATIONS:
+            return False
+    if envelope_code is not None and 500 <= envelope_code <= 599:
+        return True
+    lowered = (message or "").lower()
+    return any(marker in lowered for marker in BUSY_MARKERS)
+
+
+def _failure_kind(*, envelope_code=None, error_code=None, message="") -> ErrorKind:
+    """The kind of a failure the gateway answered: rate limited, busy, or refused."""
+    if error_code in FREQUENCY_LIMIT_CODES:
+        return ErrorKind.RATE_LIMITED
+    if is_temporary_failure(envelope_code=envelope_code, error_code=error_code, message=message):
+        return ErrorKind.BUSY
+    return ErrorKind.REJECTED
 
 
 class GatewayError(Exception):
@@ -525,8 +565,9 @@ def parse_preview_body(
     """Parse one answer body of the preview call into typed values, or raise `GatewayError`.
 
     Business refusals (`code` other than 200, `data.success` false) raise a non-retryable
-    `GatewayError` of kind REJECTED; a record with `status: false` or a line with a
-    `resultCode` is data, returned for the pages to show.
+    `GatewayError` of kind REJECTED, except a temporary failure (`is_temporary_failure`:
+    "system busy, try again later"), which is a retryable BUSY; a record with
+    `status: false` or a line with a `resultCode` is data, returned for the pages to show.
     """
     stored = redacted_body(text, secrets)
     try:
@@ -554,12 +595,16 @@ def parse_preview_body(
         if data.get("success") is False or data.get("errorCode"):
             error_code = _text(data.get("errorCode"), "data.errorCode")
             message = _text(data.get("errorMsg"), "data.errorMsg") or ""
+            kind = _failure_kind(error_code=error_code, message=message)
+            prefix = (
+                "The gateway is busy for now; try again later"
+                if kind is ErrorKind.BUSY
+                else "The gateway refused the preview"
+            )
             raise GatewayError(
-                ErrorKind.RATE_LIMITED
-                if error_code in FREQUENCY_LIMIT_CODES
-                else ErrorKind.REJECTED,
-                redact(_reason("The gateway refused the preview", error_code, message), secrets),
-                retryable=error_code in FREQUENCY_LIMIT_CODES,
+                kind,
+                redact(_reason(prefix, error_code, message), secrets),
+                retryable=kind is not ErrorKind.REJECTED,
                 http_status=http_status,
                 error_code=error_code,
                 trace_id=trace_id,
@@ -617,10 +662,14 @@ def _refused_envelope(envelope, code, trace_id, stored, http_status, secrets) ->
     if nested_message:
         message = f"{message}: {nested_message}" if message else nested_message
     error_code = nested_code or str(code)
+    kind = _failure_kind(envelope_code=code, error_code=nested_code, message=message)
+    prefix = f"The gateway answered code {code}"
+    if kind is ErrorKind.BUSY:
+        prefix += " (busy for now; try again later)"
     return GatewayError(
-        ErrorKind.REJECTED,
-        redact(_reason(f"The gateway answered code {code}", nested_code, message), secrets),
-        retryable=False,
+        kind,
+        redact(_reason(prefix, nested_code, message), secrets),
+        retryable=kind is not ErrorKind.REJECTED,
         http_status=http_status,
         error_code=error_code,
         trace_id=trace_id,
@@ -646,16 +695,15 @@ def _nested_error(data: Any) -> tuple[str | None, str | None]:
 def _gateway_error_code(envelope, trace_id, stored, http_status, secrets) -> GatewayError:
     code = str(envelope.get("error_code"))
     message = str(envelope.get("error_message") or "")
-    limited = code in FREQUENCY_LIMIT_CODES
+    kind = _failure_kind(error_code=code, message=message)
+    prefix = {
+        ErrorKind.RATE_LIMITED: "The gateway is limiting how often we call it; try again later",
+        ErrorKind.BUSY: "The gateway is busy for now; try again later",
+    }.get(kind, "The gateway refused the call")
     return GatewayError(
-        ErrorKind.RATE_LIMITED if limited else ErrorKind.REJECTED,
-        redact(
-            ("The gateway is limiting how often we call it; try again later"
-             if limited else "The gateway refused the call")
-            + f" ({code}): {message}",
-            secrets,
-        ),
-        retryable=limited,
+        kind,
+        redact(f"{prefix} ({code}): {message}", secrets),
+        retryable=kind is not ErrorKind.REJECTED,
         http_status=http_status,
         error_code=code,
         trace_id=trace_id,

@@ -38,6 +38,8 @@ Conventions (also in the README, "The sandbox gateway"):
   | 957 | HTTP 400 `gw.QosAppFrequencyLimit` (1688's rate limit) |
   | 958 | a refusal whose `errorMsg` echoes the request, credentials and all (a careless proxy) |
   | 959 | a promotion whose `desc` carries a script, an event handler and a link (hostile HTML) |
+  | 960 | `code: 500` "系统繁忙,请稍后再试" (busy) on the first call with this body, then normal |
+  | 961 | `code: 500` "系统繁忙,请稍后再试" (busy) on every call |
 
 * **Strict checks**: every `addressParam` field present and non-empty, quantity at least
   1, at most 50 lines, one seller, a known flow (empty = the sandbox picks `general`),
@@ -273,6 +275,9 @@ class Sandbox:
                     }
                 ),
             )
+        if 961 in scenarios or (960 in scenarios and self.first_time(self.fingerprint(raw))):
+            busy = self.envelope(None, code=500, message="系统繁忙,请稍后再试", trace_id=trace_id)
+            return 200, "application/json", _encode(busy)
         if 958 in scenarios:
             echoed = self.refusal("ECHO", "请求内容: " + raw.decode(errors="replace"), trace_id)
             return 200, "application/json", _encode(echoed)
