@@ -338,8 +338,9 @@ class SupplierPreview(models.Model):
         """The status in words, everywhere it is shown (pages, progress, exports): a
         failure the gateway called temporary says so, so it is not read as a refusal."""
         if self.status == self.Status.FAILED and self.error_kind in TEMPORARY_ERROR_KINDS:
-            return _("Temporary failure: try again")
-        return self.Status(self.status).label if self.status in self.Status else self.status
+            return str(_("Temporary failure: try again"))
+        # As Django's own get_FOO_display: a plain str in the active language.
+        return str(self.Status(self.status).label) if self.status in self.Status else self.status
 
 
 class PreviewRecord(models.Model):
