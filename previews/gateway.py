@@ -1,8 +1,9 @@
 """The client of the gateway's *Preview order* call, and the typed parsing of its answers.
 
-The only module that talks to the gateway (see ../shared/upstream/preview-order.md). It
-knows nothing of Django: callers pass a `GatewayConfig`, an address and one supplier's
-cargo, and get back a `PreviewAnswer` or a `GatewayError`.
+The only module that talks to the gateway (see ../shared/upstream/preview-order.md),
+through transport.py (HTTP with a total deadline per call). It knows nothing of Django:
+callers pass a `GatewayConfig`, an address and one supplier's cargo, and get back a
+`PreviewAnswer` or a `GatewayError`.
 
 Units, as documented: record totals, discounts, promotion discounts and pay-channel
 limits are integer **fen**; line `finalUnitPrice` and `amount` are **yuan** decimals.
@@ -23,6 +24,8 @@ from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 import requests
+
+from . import transport
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +50,8 @@ class GatewayConfig:
     app_key: str = field(default="", repr=False)
     app_secret: str = field(default="", repr=False)
     connect_timeout: float = 3.05
-    read_timeout: float = 15.0
+    read_timeout: float = 15.0  # per read of the answer: a trickle never trips it...
+    call_deadline: float = 20.0  # ...so each call (connect to last byte) has a total one
     max_attempts: int = 3
     retry_budget: float = 30.0
     backoff_base: float = 0.5
@@ -722,8 +726,8 @@ def _snippet(text: str, limit: int = 160) -> str:
 # --------------------------------------------------------------------------- calling
 
 
-def _http_error(response: requests.Response, secrets: Sequence[str]) -> GatewayError:
-    status = response.status_code
+def _http_error(response: transport.Reply, secrets: Sequence[str]) -> GatewayError:
+    status = response.status
     stored = redacted_body(response.text, secrets)
     retry_after = _retry_after(response.headers.get("Retry-After"))
     try:
@@ -772,12 +776,21 @@ def _retry_after(value: str | None) -> float | None:
 def _post_once(session: requests.Session, config: GatewayConfig, body: dict) -> PreviewAnswer:
     secrets = config.secrets
     try:
-        response = session.post(
+        response = transport.post_json(
+            session,
             config.preview_url,
-            json=body,
-            timeout=(config.connect_timeout, config.read_timeout),
-            headers={"Accept": "application/json"},
+            body,
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            deadline=config.call_deadline,
         )
+    except transport.DeadlinePassed:
+        raise GatewayError(
+            ErrorKind.TIMEOUT,
+            f"The gateway did not finish answering within {config.call_deadline:g} s "
+            "(the deadline of a call); the call was cut off.",
+            retryable=True,
+        ) from None
     except requests.exceptions.ConnectTimeout:
         raise GatewayError(
             ErrorKind.TIMEOUT,
@@ -802,9 +815,9 @@ def _post_once(session: requests.Session, config: GatewayConfig, body: dict) -> 
             f"The call to the gateway failed: {type(problem).__name__}",
             retryable=True,
         ) from None
-    if response.status_code != 200:
+    if response.status != 200:
         raise _http_error(response, secrets)
-    return parse_preview_body(response.text, secrets=secrets, http_status=response.status_code)
+    return parse_preview_body(response.text, secrets=secrets, http_status=response.status)
 
 
 def _connection_reason(problem: Exception) -> str:
@@ -852,13 +865,19 @@ def preview_order(
     `flow` may be empty: 1688 then picks the best flow and each record's `flow_flag`
     says which. Raises `GatewayError` (with `attempts` and `duration` set) when any
     call of the supplier fails for good; a partial answer is never returned.
+
+    Bounded whatever the gateway does: each call ends within `call_deadline` (connect to
+    last byte, see transport.py) and a retry starts only within `retry_budget` of the
+    start, so a supplier of up to 50 lines ends within `retry_budget + call_deadline`
+    (one more deadline per further 50 lines). A session passed in should come from
+    `transport.new_session()`.
     """
     if not cargo:
         raise ValueError("preview_order needs at least one cargo line")
     started = time.monotonic()
     rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
     own_session = session is None
-    session = session or requests.Session()
+    session = session or transport.new_session()
     answers: list[PreviewAnswer] = []
     attempts = 0
     try:
