@@ -199,6 +199,9 @@ FAILURE_SUMMARIES = {
     ),
     "malformed": gettext_lazy("The gateway answered something that is not a valid preview."),
     "rejected": gettext_lazy("The gateway refused this order."),
+    "busy": gettext_lazy(
+        "The gateway was busy (a temporary failure, not a refusal): run this again in a minute."
+    ),
     **RUN_FAILURES,
 }
 

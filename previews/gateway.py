@@ -1,8 +1,9 @@
 """The client of the gateway's *Preview order* call, and the typed parsing of its answers.
 
-The only module that talks to the gateway (see ../shared/upstream/preview-order.md). It
-knows nothing of Django: callers pass a `GatewayConfig`, an address and one supplier's
-cargo, and get back a `PreviewAnswer` or a `GatewayError`.
+The only module that talks to the gateway (see ../shared/upstream/preview-order.md),
+through transport.py (HTTP with a total deadline per call). It knows nothing of Django:
+callers pass a `GatewayConfig`, an address and one supplier's cargo, and get back a
+`PreviewAnswer` or a `GatewayError`.
 
 Units, as documented: record totals, discounts, promotion discounts and pay-channel
 limits are integer **fen**; line `finalUnitPrice` and `amount` are **yuan** decimals.
@@ -24,6 +25,8 @@ from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 import requests
+
+from . import transport
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +51,8 @@ class GatewayConfig:
     app_key: str = field(default="", repr=False)
     app_secret: str = field(default="", repr=False)
     connect_timeout: float = 3.05
-    read_timeout: float = 15.0
+    read_timeout: float = 15.0  # per read of the answer: a trickle never trips it...
+    call_deadline: float = 20.0  # ...so each call (connect to last byte) has a total one
     max_attempts: int = 3
     retry_budget: float = 30.0
     backoff_base: float = 0.5
@@ -206,6 +210,7 @@ class ErrorKind(enum.StrEnum):
     RATE_LIMITED = "rate_limited"
     MALFORMED = "malformed"
     REJECTED = "rejected"
+    BUSY = "busy"  # the gateway said "busy, try again later": temporary, not a refusal
 
 
 @dataclass(frozen=True)
@@ -274,6 +279,45 @@ def explain(code: object, language: str = "en") -> str | None:
     if explanation is None:
         return None
     return explanation.zh if language.lower().startswith("zh") else explanation.en
+
+
+# How the gateway (or 1688 behind it) says "busy for now": 系统繁忙 = system busy,
+# 服务繁忙 = service busy, 稍后再试 / 稍后重试 = try again later. "请核对后重试" ("check, then
+# retry") is deliberately not here: that asks the buyer to change something.
+BUSY_MARKERS = (
+    "系统繁忙", "服务繁忙", "稍后再试", "稍后重试",
+    "system busy", "system is busy", "server busy", "service busy", "try again later",
+)  # fmt: skip
+
+
+def is_temporary_failure(
+    *, envelope_code: int | None = None, error_code: object = None, message: str = ""
+) -> bool:
+    """Whether a failure the gateway *answered* (not an HTTP error) is temporary.
+
+    The one rule, used for every answer shape: a documented business code (500_001 to
+    500_009, however spelt, in the envelope or nested) is a refusal whatever the message
+    says, and stays one. Otherwise the failure is temporary, and worth retrying, when the
+    envelope `code` is a 5xx (the gateway's own server-side failure, reported as an HTTP
+    5xx would be; 500_004 spelt 500004 is not a 5xx) or the message says busy / try again
+    later.
+    """
+    for code in (error_code, envelope_code):
+        if normalize_code(code) in REFUSAL_EXPLANATIONS:
+            return False
+    if envelope_code is not None and 500 <= envelope_code <= 599:
+        return True
+    lowered = (message or "").lower()
+    return any(marker in lowered for marker in BUSY_MARKERS)
+
+
+def _failure_kind(*, envelope_code=None, error_code=None, message="") -> ErrorKind:
+    """The kind of a failure the gateway answered: rate limited, busy, or refused."""
+    if error_code in FREQUENCY_LIMIT_CODES:
+        return ErrorKind.RATE_LIMITED
+    if is_temporary_failure(envelope_code=envelope_code, error_code=error_code, message=message):
+        return ErrorKind.BUSY
+    return ErrorKind.REJECTED
 
 
 class GatewayError(Exception):
@@ -582,8 +626,9 @@ def parse_preview_body(
     """Parse one answer body of the preview call into typed values, or raise `GatewayError`.
 
     Business refusals (`code` other than 200, `data.success` false) raise a non-retryable
-    `GatewayError` of kind REJECTED; a record with `status: false` or a line with a
-    `resultCode` is data, returned for the pages to show.
+    `GatewayError` of kind REJECTED, except a temporary failure (`is_temporary_failure`:
+    "system busy, try again later"), which is a retryable BUSY; a record with
+    `status: false` or a line with a `resultCode` is data, returned for the pages to show.
     """
     stored = redacted_body(text, secrets)
     try:
@@ -611,12 +656,16 @@ def parse_preview_body(
         if data.get("success") is False or data.get("errorCode"):
             error_code = _text(data.get("errorCode"), "data.errorCode")
             message = _text(data.get("errorMsg"), "data.errorMsg") or ""
+            kind = _failure_kind(error_code=error_code, message=message)
+            prefix = (
+                "The gateway is busy for now; try again later"
+                if kind is ErrorKind.BUSY
+                else "The gateway refused the preview"
+            )
             raise GatewayError(
-                ErrorKind.RATE_LIMITED
-                if error_code in FREQUENCY_LIMIT_CODES
-                else ErrorKind.REJECTED,
-                redact(_reason("The gateway refused the preview", error_code, message), secrets),
-                retryable=error_code in FREQUENCY_LIMIT_CODES,
+                kind,
+                redact(_reason(prefix, error_code, message), secrets),
+                retryable=kind is not ErrorKind.REJECTED,
                 http_status=http_status,
                 error_code=error_code,
                 trace_id=trace_id,
@@ -674,10 +723,14 @@ def _refused_envelope(envelope, code, trace_id, stored, http_status, secrets) ->
     if nested_message:
         message = f"{message}: {nested_message}" if message else nested_message
     error_code = nested_code or str(code)
+    kind = _failure_kind(envelope_code=code, error_code=nested_code, message=message)
+    prefix = f"The gateway answered code {code}"
+    if kind is ErrorKind.BUSY:
+        prefix += " (busy for now; try again later)"
     return GatewayError(
-        ErrorKind.REJECTED,
-        redact(_reason(f"The gateway answered code {code}", nested_code, message), secrets),
-        retryable=False,
+        kind,
+        redact(_reason(prefix, nested_code, message), secrets),
+        retryable=kind is not ErrorKind.REJECTED,
         http_status=http_status,
         error_code=error_code,
         trace_id=trace_id,
@@ -703,16 +756,15 @@ def _nested_error(data: Any) -> tuple[str | None, str | None]:
 def _gateway_error_code(envelope, trace_id, stored, http_status, secrets) -> GatewayError:
     code = str(envelope.get("error_code"))
     message = str(envelope.get("error_message") or "")
-    limited = code in FREQUENCY_LIMIT_CODES
+    kind = _failure_kind(error_code=code, message=message)
+    prefix = {
+        ErrorKind.RATE_LIMITED: "The gateway is limiting how often we call it; try again later",
+        ErrorKind.BUSY: "The gateway is busy for now; try again later",
+    }.get(kind, "The gateway refused the call")
     return GatewayError(
-        ErrorKind.RATE_LIMITED if limited else ErrorKind.REJECTED,
-        redact(
-            ("The gateway is limiting how often we call it; try again later"
-             if limited else "The gateway refused the call")
-            + f" ({code}): {message}",
-            secrets,
-        ),
-        retryable=limited,
+        kind,
+        redact(f"{prefix} ({code}): {message}", secrets),
+        retryable=kind is not ErrorKind.REJECTED,
         http_status=http_status,
         error_code=code,
         trace_id=trace_id,
@@ -731,8 +783,8 @@ def _snippet(text: str, limit: int = 160) -> str:
 # --------------------------------------------------------------------------- calling
 
 
-def _http_error(response: requests.Response, secrets: Sequence[str]) -> GatewayError:
-    status = response.status_code
+def _http_error(response: transport.Reply, secrets: Sequence[str]) -> GatewayError:
+    status = response.status
     stored = redacted_body(response.text, secrets)
     retry_after = _retry_after(response.headers.get("Retry-After"))
     try:
@@ -781,12 +833,21 @@ def _retry_after(value: str | None) -> float | None:
 def _post_once(session: requests.Session, config: GatewayConfig, body: dict) -> PreviewAnswer:
     secrets = config.secrets
     try:
-        response = session.post(
+        response = transport.post_json(
+            session,
             config.preview_url,
-            json=body,
-            timeout=(config.connect_timeout, config.read_timeout),
-            headers={"Accept": "application/json"},
+            body,
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            deadline=config.call_deadline,
         )
+    except transport.DeadlinePassed:
+        raise GatewayError(
+            ErrorKind.TIMEOUT,
+            f"The gateway did not finish answering within {config.call_deadline:g} s "
+            "(the deadline of a call); the call was cut off.",
+            retryable=True,
+        ) from None
     except requests.exceptions.ConnectTimeout:
         raise GatewayError(
             ErrorKind.TIMEOUT,
@@ -811,9 +872,9 @@ def _post_once(session: requests.Session, config: GatewayConfig, body: dict) -> 
             f"The call to the gateway failed: {type(problem).__name__}",
             retryable=True,
         ) from None
-    if response.status_code != 200:
+    if response.status != 200:
         raise _http_error(response, secrets)
-    return parse_preview_body(response.text, secrets=secrets, http_status=response.status_code)
+    return parse_preview_body(response.text, secrets=secrets, http_status=response.status)
 
 
 def _connection_reason(problem: Exception) -> str:
@@ -861,13 +922,19 @@ def preview_order(
     `flow` may be empty: 1688 then picks the best flow and each record's `flow_flag`
     says which. Raises `GatewayError` (with `attempts` and `duration` set) when any
     call of the supplier fails for good; a partial answer is never returned.
+
+    Bounded whatever the gateway does: each call ends within `call_deadline` (connect to
+    last byte, see transport.py) and a retry starts only within `retry_budget` of the
+    start, so a supplier of up to 50 lines ends within `retry_budget + call_deadline`
+    (one more deadline per further 50 lines). A session passed in should come from
+    `transport.new_session()`.
     """
     if not cargo:
         raise ValueError("preview_order needs at least one cargo line")
     started = time.monotonic()
     rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
     own_session = session is None
-    session = session or requests.Session()
+    session = session or transport.new_session()
     answers: list[PreviewAnswer] = []
     attempts = 0
     try:

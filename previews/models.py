@@ -14,6 +14,8 @@ from . import validators
 models.CharField.register_lookup(Length)
 
 MAX_QUANTITY = 99_999
+# Failure kinds (gateway.ErrorKind) by which the gateway itself said "try again later".
+TEMPORARY_ERROR_KINDS = frozenset({"busy", "rate_limited"})
 MAX_OFFER_ID = 2**63 - 1
 
 
@@ -331,6 +333,14 @@ class SupplierPreview(models.Model):
 
     def __str__(self):
         return f"{self.supplier_name} ({self.get_status_display()})"
+
+    def get_status_display(self):
+        """The status in words, everywhere it is shown (pages, progress, exports): a
+        failure the gateway called temporary says so, so it is not read as a refusal."""
+        if self.status == self.Status.FAILED and self.error_kind in TEMPORARY_ERROR_KINDS:
+            return str(_("Temporary failure: try again"))
+        # As Django's own get_FOO_display: a plain str in the active language.
+        return str(self.Status(self.status).label) if self.status in self.Status else self.status
 
 
 class PreviewRecord(models.Model):

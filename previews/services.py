@@ -259,6 +259,7 @@ def gateway_config() -> gateway.GatewayConfig:
         app_secret=settings.DAJI_APP_SECRET,
         connect_timeout=settings.DAJI_CONNECT_TIMEOUT,
         read_timeout=settings.DAJI_READ_TIMEOUT,
+        call_deadline=settings.DAJI_CALL_DEADLINE,
         max_attempts=settings.DAJI_MAX_ATTEMPTS,
         retry_budget=settings.DAJI_RETRY_BUDGET,
     )

@@ -196,6 +196,9 @@ DAJI_APP_KEY = read_secret("DAJI_APP_KEY")
 DAJI_APP_SECRET = read_secret("DAJI_APP_SECRET")
 DAJI_CONNECT_TIMEOUT = read_positive_float("DAJI_CONNECT_TIMEOUT", 3.05)
 DAJI_READ_TIMEOUT = read_positive_float("DAJI_READ_TIMEOUT", 15.0)
+# The most seconds one call may take in all, connect to last byte: the read timeout is per
+# read, so a gateway trickling its answer a byte at a time would otherwise never time out.
+DAJI_CALL_DEADLINE = read_positive_float("DAJI_CALL_DEADLINE", 20.0)
 DAJI_MAX_ATTEMPTS = read_positive_int("DAJI_MAX_ATTEMPTS", 3)
 DAJI_RETRY_BUDGET = read_positive_float("DAJI_RETRY_BUDGET", 30.0)
 

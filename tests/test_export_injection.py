@@ -1,7 +1,7 @@
 """Exports never hand a spreadsheet a formula (OWASP "CSV injection"), in CSV or XLSX.
 
 Hostile texts come from the buyer (supplier names and titles, through the real models)
-and from the gateway (the sandbox's scenario 960 sends a spec, a line message and a
+and from the gateway (the sandbox's scenario 963 sends a spec, a line message and a
 promotion text that start formulas); the run goes through the real sandbox over HTTP and
 the files come from the real export view, read back with `csv` and `openpyxl`.
 """
@@ -35,7 +35,7 @@ FULL_WIDTH_TITLE = '＝HYPERLINK("http://x.test/")'
 SPACED_TITLE = "  +86 138"
 CART = {
     LINK_SUPPLIER: [(671234001100, "", 1)],
-    MINUS_SUPPLIER: [(672345001960, "", 2)],  # scenario 960: the gateway's own formulas
+    MINUS_SUPPLIER: [(672345001963, "", 2)],  # scenario 963: the gateway's own formulas
     AT_SUPPLIER: [(673456001200, "", 3), (673456001300, "", 1)],
 }
 TITLES = {671234001100: TAB_TITLE, 673456001200: FULL_WIDTH_TITLE, 673456001300: SPACED_TITLE}
@@ -67,11 +67,11 @@ def test_csv_export_neutralises_every_formula(buyer_client, hostile_run):
     for start in EXPECTED_STARTS:
         assert any(cell.startswith("'" + start) for cell in cells), start
     # Numbers stay numbers: written bare, while every text is quoted.
-    row = next(r for r in rows if "672345001960" in r)
+    row = next(r for r in rows if "672345001963" in r)
     raw_line = next(
-        line for line in response.content.decode("utf-8-sig").splitlines() if "672345001960" in line
+        line for line in response.content.decode("utf-8-sig").splitlines() if "672345001963" in line
     )
-    assert ",672345001960," in raw_line
+    assert ",672345001963," in raw_line
     assert sum(1 for cell in row if _is_decimal(cell)) >= 4  # offer, quantity, amounts
 
 
@@ -88,7 +88,7 @@ def test_xlsx_export_writes_text_as_text_never_a_formula(buyer_client, hostile_r
         assert "'" + text in texts, text
     for start in EXPECTED_STARTS:
         assert any(text.startswith("'" + start) for text in texts), start
-    row = next(r for r in sheet.iter_rows(values_only=True) if 672345001960 in r)
+    row = next(r for r in sheet.iter_rows(values_only=True) if 672345001963 in r)
     assert sum(1 for v in row if isinstance(v, int | float) and not isinstance(v, bool)) >= 4
 
 

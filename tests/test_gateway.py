@@ -205,6 +205,23 @@ def test_failure_that_clears_on_retry(sandbox_url):
     assert answer.attempts == 2 and answer.records[0].status is True
 
 
+def test_busy_gateway_is_temporary_and_clears_on_retry(sandbox_url):
+    """`code: 500` "系统繁忙,请稍后再试" is the gateway busy, not a refusal: asked again."""
+    answer = preview(sandbox_url, [Cargo(offer(960, seller=SELLER + 60), 2)])
+    assert answer.attempts == 2 and answer.records[0].status is True
+
+
+def test_always_busy_gateway_is_retried_within_the_budget_then_temporary(sandbox_url):
+    error = failure(sandbox_url, [Cargo(offer(961), 1)])
+    assert error.kind is ErrorKind.BUSY and error.retryable and error.attempts == 3
+    assert "系统繁忙" in error.reason and "busy for now" in error.reason
+    assert error.explanation is None  # not worded as one of 1688's refusals
+    budget = failure(
+        sandbox_url, [Cargo(offer(961), 1)], max_attempts=10, retry_budget=0.5, backoff_base=0.2
+    )
+    assert budget.kind is ErrorKind.BUSY and budget.attempts < 10 and budget.duration < 2.0
+
+
 def test_code_1009_keeps_the_message_and_nested_error(sandbox_url):
     error = failure(sandbox_url, [Cargo(offer(955), 1)])
     assert error.kind is ErrorKind.REJECTED and not error.retryable

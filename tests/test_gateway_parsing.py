@@ -141,6 +141,41 @@ def test_success_false_keeps_error_code_and_message():
     assert "库存不足" in error.reason and "lower the quantity" in error.reason
 
 
+BUSY = "系统繁忙,请稍后再试"
+
+
+@pytest.mark.parametrize(
+    ("answer", "kind"),
+    [
+        ({"code": 500, "message": BUSY, "data": None}, ErrorKind.BUSY),
+        ({"code": 500, "message": "", "data": None}, ErrorKind.BUSY),  # the gateway's own 5xx
+        ({"code": 503, "message": "Service Unavailable"}, ErrorKind.BUSY),
+        ({"code": 1009, "message": "预览订单失败", "data": {"errorMsg": BUSY}}, ErrorKind.BUSY),
+        (body(None, success=False, errorCode="SYSTEM_BUSY", errorMsg=BUSY), ErrorKind.BUSY),
+        ({"error_code": "isp.unknown-error", "error_message": BUSY}, ErrorKind.BUSY),
+        # a documented business code is a refusal, whatever the envelope or message say
+        ({"code": 500, "message": BUSY, "data": {"errorCode": "500_004"}}, ErrorKind.REJECTED),
+        ({"code": 500004, "message": "库存不足,请稍后再试"}, ErrorKind.REJECTED),
+        (body(None, success=False, errorCode="500_005", errorMsg=BUSY), ErrorKind.REJECTED),
+        # "check, then retry" asks the buyer to change something: a refusal
+        (
+            {
+                "code": 1009,
+                "message": "失败",
+                "data": {"result": {"errorInfo": "订单信息不存在,请核对后重试"}},
+            },
+            ErrorKind.REJECTED,
+        ),
+        ({"code": 1001, "message": "appKey无效"}, ErrorKind.REJECTED),
+    ],
+)
+def test_busy_is_temporary_and_documented_codes_stay_refusals(answer, kind):
+    with pytest.raises(GatewayError) as caught:
+        parse(answer)
+    assert caught.value.kind is kind
+    assert caught.value.retryable is (kind is ErrorKind.BUSY)
+
+
 def test_redacted_body_blanks_credential_fields_and_values():
     raw = json.dumps({"appKey": "k-123", "nested": {"appSecret": "s-456"}, "note": "s-456 k-123"})
     cleaned = redacted_body(raw, ["k-123", "s-456"])

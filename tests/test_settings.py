@@ -138,6 +138,7 @@ def test_every_variable_is_read(tmp_path):
         ("DAJI_READ_TIMEOUT", "soon"),
         ("DAJI_CONNECT_TIMEOUT", "-1"),
         ("DAJI_MAX_ATTEMPTS", "0"),
+        ("DAJI_CALL_DEADLINE", "0"),
         ("PREVIEW_MAX_PARALLEL_CALLS", "many"),
         ("PREVIEW_QUOTE_MAX_AGE_HOURS", "0"),
         ("LOGIN_FAILURE_LIMIT", "-3"),
@@ -147,6 +148,18 @@ def test_malformed_value_stops_start_up_naming_the_variable(tmp_path, variable, 
     error = start_up_error(tmp_path, **{variable: value})
     assert "ImproperlyConfigured" in error
     assert variable in error.strip().splitlines()[-1]
+
+
+def test_call_deadline_defaults_to_20_s_and_reaches_the_gateway_client(tmp_path):
+    code = (
+        "import django; django.setup(); from django.conf import settings;"
+        "from previews.services import gateway_config;"
+        "print(settings.DAJI_CALL_DEADLINE, gateway_config().call_deadline)"
+    )
+    default = run_python(code, {}, tmp_path)
+    assert default.stdout.split() == ["20.0", "20.0"], default.stderr
+    configured = run_python(code, {"DAJI_CALL_DEADLINE": "7.5"}, tmp_path)
+    assert configured.stdout.split() == ["7.5", "7.5"], configured.stderr
 
 
 def test_database_password_is_not_echoed_in_the_error(tmp_path):

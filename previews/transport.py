@@ -1,0 +1,222 @@
+"""HTTP calls with a total deadline: the transport under previews/gateway.py.
+
+requests' timeouts are per socket operation: `read_timeout` bounds the wait for *each*
+read, so a gateway (or a proxy in front of it) that sends its answer one byte every few
+seconds never trips it and keeps the call open for as long as it likes. Celery's time
+limits do not help everywhere either: the threads pool of the embedded broker has none.
+
+So every call here has a deadline of its own, enforced on its socket: a timer shuts the
+socket down when the deadline passes, which makes a read blocked in any thread return at
+once (no signal is needed, so it holds in every worker pool), and the call ends with
+`DeadlinePassed`. Connecting, the TLS handshake, the head and the body all count.
+Knows nothing of Django or of the gateway's answers.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+
+_READ_SIZE = 64 * 1024
+TIMER_THREAD_NAME = "gateway-deadline"
+
+
+class DeadlinePassed(Exception):
+    """The call was cut off: its answer was not complete within the deadline."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A complete HTTP answer."""
+
+    status: int
+    headers: requests.structures.CaseInsensitiveDict
+    text: str
+
+
+# --------------------------------------------------------------------------- the deadline
+
+# The deadline of the call the current thread is making: urllib3 opens and uses the
+# connection in the calling thread, so this is where its socket finds its deadline.
+_current = threading.local()
+
+
+class _Deadline:
+    """Shuts down the sockets of one call when its time is up; a context manager whose
+    exit stops (and joins) its timer thread, so nothing outlives the call."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.ends_at = time.monotonic() + seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.name = TIMER_THREAD_NAME
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        _current.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        _current.deadline = None
+        self._timer.cancel()
+        self._timer.join()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            if not self.expired:
+                self._sockets.append(sock)
+                return
+        _shut_down(sock)  # opened after the deadline (a slow connect): end it at once
+
+    def check(self) -> None:
+        if self.expired or time.monotonic() >= self.ends_at:
+            raise DeadlinePassed
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            _shut_down(sock)
+
+
+def _shut_down(sock: socket.socket) -> None:
+    # shutdown(), not close(): it wakes a read blocked in another thread (close() would
+    # not), sends the peer a FIN, and leaves closing the descriptor to its owner.
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _watch(sock: socket.socket | None) -> None:
+    deadline = getattr(_current, "deadline", None)
+    if deadline is not None and sock is not None:
+        deadline.watch(sock)
+
+
+class _WatchedSocket:
+    """urllib3 connections whose socket is put under the current call's deadline."""
+
+    def _new_conn(self):
+        sock = super()._new_conn()
+        _watch(sock)
+        return sock
+
+    def request(self, *args, **kwargs):
+        _watch(self.sock)  # a kept-alive connection: its socket exists already
+        return super().request(*args, **kwargs)
+
+
+class _HTTPConnection(_WatchedSocket, HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_WatchedSocket, HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):  # SOCKS has pools of its own
+            manager.pool_classes_by_scheme = _POOLS
+        return manager
+
+
+def new_session() -> requests.Session:
+    """A session whose calls through `post_json` can be cut off at their deadline."""
+    session = requests.Session()
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, _DeadlineAdapter())
+    return session
+
+
+# --------------------------------------------------------------------------- the call
+
+
+def post_json(
+    session: requests.Session,
+    url: str,
+    body: dict,
+    *,
+    connect_timeout: float,
+    read_timeout: float,
+    deadline: float,
+) -> Reply:
+    """POST `body` as JSON and read the whole answer, all within `deadline` seconds.
+
+    Raises `DeadlinePassed` when the answer is not complete in time (its connection is
+    shut down and closed), otherwise what requests raises (a broken read of the body is
+    reported as requests' `ConnectionError`, a read that timed out as `ReadTimeout`).
+    The session should come from `new_session()`; with another one only the reads of
+    the body are checked against the deadline.
+    """
+    with _Deadline(deadline) as watch:
+        try:
+            response = session.post(
+                url,
+                json=body,
+                timeout=(min(connect_timeout, deadline), min(read_timeout, deadline)),
+                headers={"Accept": "application/json"},
+                stream=True,
+            )
+            try:
+                content = _read_all(response, watch)
+            finally:
+                response.close()  # releases a completed connection, closes a broken one
+        except (requests.exceptions.RequestException, DeadlinePassed):
+            if watch.expired:
+                raise DeadlinePassed from None
+            raise
+        if watch.expired:  # shut down while the last bytes came: the body may be cut
+            raise DeadlinePassed
+    return Reply(response.status_code, response.headers, _decode(content, response.encoding))
+
+
+def _read_all(response: requests.Response, deadline: _Deadline) -> bytes:
+    chunks = []
+    try:
+        while chunk := response.raw.read1(_READ_SIZE, decode_content=True):
+            chunks.append(chunk)
+            deadline.check()
+    except urllib3.exceptions.ReadTimeoutError as problem:
+        raise requests.exceptions.ReadTimeout(problem) from None
+    except (urllib3.exceptions.HTTPError, OSError) as problem:
+        raise requests.exceptions.ConnectionError(problem) from None
+    return b"".join(chunks)
+
+
+def _decode(content: bytes, encoding: str | None) -> str:
+    """As requests' `Response.text` would, without guessing: JSON is UTF-8 (RFC 8259)."""
+    try:
+        codecs.lookup(encoding or "utf-8")
+    except LookupError:
+        encoding = None
+    return content.decode(encoding or "utf-8", errors="replace")
