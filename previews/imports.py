@@ -190,15 +190,16 @@ def _bad_text(cells, mapping) -> str:
     for column in COLUMNS:
         value = _cell(cells, mapping, column)
         found = describe_control_character(value)
+        name = COLUMN_NAMES[column]
         if found:
-            return _(
-                "%(column)s contains an invisible control character, %(found)s: remove it"
-            ) % {"column": COLUMN_NAMES[column], "found": found}
+            reason = _("%(column)s contains an invisible control character, %(found)s: remove it")
+            return reason % {"column": name, "found": found}
         limit = TEXT_LIMITS.get(column)
         if limit and len(value) > limit:
-            return _(
+            reason = _(
                 "%(column)s is %(length)s characters long; at most %(limit)s fit: shorten it"
-            ) % {"column": COLUMN_NAMES[column], "length": len(value), "limit": limit}
+            )
+            return reason % {"column": name, "length": len(value), "limit": limit}
     return ""
 
 
