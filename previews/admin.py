@@ -5,11 +5,13 @@ from django.db.models import Count, Sum
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from .forms import CleanTextModelForm
 from .models import CartLine, PreviewRun, ShippingAddress, Supplier, SupplierPreview
 
 
 @admin.register(ShippingAddress)
 class ShippingAddressAdmin(admin.ModelAdmin):
+    form = CleanTextModelForm
     list_display = (
         "label", "full_name", "mobile", "province_text", "city_text", "area_text",
         "district_code", "is_default", "owner", "updated_at",
@@ -34,6 +36,7 @@ class ShippingAddressAdmin(admin.ModelAdmin):
 
 @admin.register(Supplier)
 class SupplierAdmin(admin.ModelAdmin):
+    form = CleanTextModelForm
     list_display = ("name", "seller_open_id", "owner", "line_count", "total_quantity", "created_at")
     list_filter = (("owner", admin.RelatedOnlyFieldListFilter), "created_at")
     search_fields = ("name", "seller_open_id", "note")
@@ -58,6 +61,7 @@ class SupplierAdmin(admin.ModelAdmin):
 
 @admin.register(CartLine)
 class CartLineAdmin(admin.ModelAdmin):
+    form = CleanTextModelForm
     list_display = ("offer_id", "spec_id", "quantity", "title", "supplier", "owner", "updated_at")
     list_filter = (
         ("owner", admin.RelatedOnlyFieldListFilter),

@@ -2,16 +2,36 @@ import uuid
 
 from crispy_forms.helper import FormHelper
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
+from django.db.models import Count, Sum
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from . import regions
 from .imports import parse_offer_id
-from .models import MAX_QUANTITY, CartLine, Flow, ShippingAddress, Supplier
+from .models import CartLine, Flow, ShippingAddress, Supplier
 from .services import missing_address_fields, snapshot_address
-from .validators import normalize_mobile, validate_spec_id
+from .validators import (
+    normalize_mobile,
+    parse_quantity,
+    validate_no_control_characters,
+    validate_spec_id,
+)
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+# Above this many cart lines the preview form offers whole suppliers, not every line:
+# thousands of checkboxes neither render quickly nor fit Django's field limit when posted.
+PREVIEW_FORM_MAX_LISTED_LINES = 500
+
+
+def forbid_control_characters(form) -> None:
+    """Every text field of `form` refuses control characters (they would be stored)."""
+    for field in form.fields.values():
+        if isinstance(field, forms.CharField):
+            field.validators.append(validate_no_control_characters)
 
 
 class OwnedFormMixin:
@@ -20,8 +40,19 @@ class OwnedFormMixin:
     def __init__(self, *args, owner, **kwargs):
         self.owner = owner
         super().__init__(*args, **kwargs)
+        forbid_control_characters(self)
         self.helper = FormHelper()
         self.helper.form_tag = False
+
+
+class QuantityField(forms.Field):
+    """A quantity by the one rule of `validators.parse_quantity` (also the import's)."""
+
+    widget = forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"})
+
+    def to_python(self, value):
+        text = "" if value is None else str(value).strip()
+        return None if text in self.empty_values else parse_quantity(text)
 
 
 class ShippingAddressForm(OwnedFormMixin, forms.ModelForm):
@@ -139,7 +170,10 @@ class CartLineForm(OwnedFormMixin, forms.Form):
         required=False,
         help_text=_("32 hexadecimal characters; needed for offers that have specs."),
     )
-    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=MAX_QUANTITY)
+    quantity = QuantityField(
+        label=_("Quantity"),
+        help_text=_("A whole number from 1 to 99,999."),
+    )
     supplier = forms.ModelChoiceField(
         label=_("Supplier"), queryset=Supplier.objects.none(), required=False
     )
@@ -210,6 +244,14 @@ class CartLineForm(OwnedFormMixin, forms.Form):
         return cleaned
 
 
+class CleanTextModelForm(forms.ModelForm):
+    """The admin's forms: no control character is stored from there either."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        forbid_control_characters(self)
+
+
 class CartImportForm(forms.Form):
     text = forms.CharField(
         label=_("Paste lines"),
@@ -228,6 +270,22 @@ class CartImportForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # The parser names the row holding a NUL; Django's field-wide refusal would not.
+        self.fields["text"].validators = [
+            v
+            for v in self.fields["text"].validators
+            if not isinstance(v, ProhibitNullCharactersValidator)
+        ]
+        limit = settings.IMPORT_MAX_ROWS
+        self.fields["text"].help_text = ngettext(
+            "One line per row: offer link or id, spec id, quantity, supplier[, title, note], "
+            "separated by commas or tabs (as copied from Excel). At most %(rows)s row per "
+            "import and %(paste)s per paste: upload a bigger list as a file, or in parts.",
+            "One line per row: offer link or id, spec id, quantity, supplier[, title, note], "
+            "separated by commas or tabs (as copied from Excel). At most %(rows)s rows per "
+            "import and %(paste)s per paste: upload a bigger list as a file, or in parts.",
+            limit,
+        ) % {"rows": f"{limit:,}", "paste": filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)}
         self.helper = FormHelper()
         self.helper.form_tag = False
 
@@ -265,6 +323,13 @@ class PreviewForm(OwnedFormMixin, forms.Form):
     )
     submission_token = forms.UUIDField(widget=forms.HiddenInput)
 
+    suppliers = forms.ModelMultipleChoiceField(
+        label=_("Suppliers"),
+        queryset=Supplier.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         addresses = ShippingAddress.objects.filter(owner=self.owner)
@@ -273,9 +338,36 @@ class PreviewForm(OwnedFormMixin, forms.Form):
         if default is not None:
             self.fields["address"].initial = default.pk
         lines = CartLine.objects.filter(owner=self.owner).select_related("supplier")
+        self.line_count = lines.count()
+        self.lists_lines = self.line_count <= PREVIEW_FORM_MAX_LISTED_LINES
         self.fields["lines"].queryset = lines
-        self.fields["lines"].initial = [line.pk for line in lines]
+        if self.lists_lines:
+            self.fields["lines"].initial = [line.pk for line in lines]
+            del self.fields["suppliers"]
+        else:
+            # A big cart is chosen supplier by supplier: the page and the post stay small.
+            self.fields["lines"].required = False
+            suppliers = (
+                Supplier.objects.filter(owner=self.owner)
+                .annotate(line_count=Count("lines"), total_quantity=Sum("lines__quantity"))
+                .filter(line_count__gt=0)
+                .order_by("name", "pk")
+            )
+            self.fields["suppliers"].queryset = suppliers
+            self.fields["suppliers"].initial = [supplier.pk for supplier in suppliers]
         self.fields["submission_token"].initial = uuid.uuid4()
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.lists_lines and "suppliers" in cleaned:
+            chosen = cleaned["suppliers"]
+            if not chosen:
+                self.add_error("suppliers", _("Choose at least one supplier to preview."))
+            else:
+                cleaned["lines"] = CartLine.objects.filter(
+                    owner=self.owner, supplier__in=chosen
+                ).order_by("supplier__name", "offer_id", "pk")
+        return cleaned
 
     def clean_address(self):
         address = self.cleaned_data["address"]
@@ -288,14 +380,23 @@ class PreviewForm(OwnedFormMixin, forms.Form):
             )
         return address
 
+    max_listed_lines = PREVIEW_FORM_MAX_LISTED_LINES
+
     def grouped_lines(self):
-        """The line checkboxes grouped by supplier, for the template."""
+        """The line checkboxes grouped by supplier, for the template (none for a big cart)."""
+        if not self.lists_lines:
+            return []
         by_supplier: dict[str, list] = {}
         lines = {str(line.pk): line for line in self.fields["lines"].queryset}
         for checkbox in self["lines"]:
             line = lines[str(checkbox.data["value"])]
             by_supplier.setdefault(line.supplier.name, []).append((checkbox, line))
         return sorted(by_supplier.items())
+
+    def supplier_choices(self):
+        """The supplier checkboxes of a big cart, each with its counts, for the template."""
+        suppliers = {str(s.pk): s for s in self.fields["suppliers"].queryset}
+        return [(box, suppliers[str(box.data["value"])]) for box in self["suppliers"]]
 
 
 class AddressComparisonForm(PreviewForm):

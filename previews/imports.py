@@ -15,9 +15,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from .models import MAX_OFFER_ID, MAX_QUANTITY
-from .validators import SPEC_ID
+from .models import MAX_OFFER_ID
+from .validators import SPEC_ID, ascii_digits, describe_control_character, parse_quantity
 
 OFFER_PATH = re.compile(r"/offer/([0-9]+)\.html?$")
 DIGITS = re.compile(r"[0-9]+")
@@ -44,6 +45,19 @@ class CartRow:
     note: str = ""
 
 
+# Stored lengths of the text columns (CartLine.title/note, Supplier.name): a longer value
+# is refused with its length, never cut without a word.
+TEXT_LIMITS = {"supplier": 120, "title": 200, "note": 200}
+
+
+class TooManyRows(ValueError):
+    """More rows than one import may carry (settings.IMPORT_MAX_ROWS)."""
+
+    def __init__(self, limit: int):
+        super().__init__(limit)
+        self.limit = limit
+
+
 @dataclass(frozen=True)
 class RowError:
     row_number: int
@@ -66,11 +80,13 @@ def decode_upload(data: bytes) -> str:
 
 def parse_offer_id(value: str) -> int | None:
     """The offer id in a bare id or a 1688 offer link (desktop or mobile), else None."""
-    # NFKC turns full-width digits (１２３, as Chinese keyboards type them) into ASCII.
-    value = unicodedata.normalize("NFKC", value or "").strip()
-    if DIGITS.fullmatch(value):
-        number = int(value)
+    # A bare id follows the quantities' rule: ASCII or full-width digits, nothing else.
+    digits = ascii_digits(value)
+    if DIGITS.fullmatch(digits):
+        number = int(digits)
         return number if 1 <= number <= MAX_OFFER_ID else None
+    # NFKC reads a link typed with full-width punctuation (：／．) as the plain one.
+    value = unicodedata.normalize("NFKC", value or "").strip()
     if "1688.com" not in value:
         return None
     parts = urlsplit(value if "://" in value else "https://" + value)
@@ -101,10 +117,18 @@ def _dialect(text: str) -> str:
     return "\t" if "\t" in first else ","
 
 
-def parse_cart_rows(text: str) -> tuple[list[CartRow], list[RowError]]:
-    """Parse rows of `offer, spec id, quantity, supplier[, title, note]`, or of a header's order."""
+def parse_cart_rows(
+    text: str, *, max_rows: int | None = None
+) -> tuple[list[CartRow], list[RowError]]:
+    """Parse rows of `offer, spec id, quantity, supplier[, title, note]`, or of a header's order.
+
+    Raises TooManyRows as soon as there are more than `max_rows` rows (blank ones and the
+    header not counted).
+    """
     rows: list[CartRow] = []
     errors: list[RowError] = []
+    counted = 0
+    text = text.removeprefix("\ufeff")  # a BOM pasted along with the first cell
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_dialect(text))
     mapping = {column: index for index, column in enumerate(COLUMNS)}
     first = True
@@ -117,6 +141,9 @@ def parse_cart_rows(text: str) -> tuple[list[CartRow], list[RowError]]:
             if header is not None:
                 mapping = header
                 continue
+        counted += 1
+        if max_rows is not None and counted > max_rows:
+            raise TooManyRows(max_rows)
         row, reason = _parse_row(row_number, cells, mapping)
         if row is not None:
             rows.append(row)
@@ -148,12 +175,38 @@ def _cell(cells: list[str], mapping: dict[str, int], column: str) -> str:
     return cells[index].strip()
 
 
-def _number_text(value: str) -> str:
-    """Full-width digits (１２３, as Chinese keyboards type them) as ASCII."""
-    return unicodedata.normalize("NFKC", value).strip()
+COLUMN_NAMES = {
+    "offer": gettext_lazy("the offer"),
+    "spec_id": gettext_lazy("the spec id"),
+    "quantity": gettext_lazy("the quantity"),
+    "supplier": gettext_lazy("the supplier"),
+    "title": gettext_lazy("the title"),
+    "note": gettext_lazy("the note"),
+}
+
+
+def _bad_text(cells, mapping) -> str:
+    """Why a cell this row uses cannot be stored as it is, or ""."""
+    for column in COLUMNS:
+        value = _cell(cells, mapping, column)
+        found = describe_control_character(value)
+        name = COLUMN_NAMES[column]
+        if found:
+            reason = _("%(column)s contains an invisible control character, %(found)s: remove it")
+            return reason % {"column": name, "found": found}
+        limit = TEXT_LIMITS.get(column)
+        if limit and len(value) > limit:
+            reason = _(
+                "%(column)s is %(length)s characters long; at most %(limit)s fit: shorten it"
+            )
+            return reason % {"column": name, "length": len(value), "limit": limit}
+    return ""
 
 
 def _parse_row(row_number, cells, mapping) -> tuple[CartRow | None, str]:
+    bad_text = _bad_text(cells, mapping)
+    if bad_text:
+        return None, bad_text
     raw_offer = _cell(cells, mapping, "offer")
     offer_id = parse_offer_id(raw_offer)
     if offer_id is None:
@@ -162,32 +215,30 @@ def _parse_row(row_number, cells, mapping) -> tuple[CartRow | None, str]:
         return None, _("“%(value)s” is neither an offer id nor a 1688 offer link") % {
             "value": raw_offer[:80]
         }
-    spec_id = _number_text(_cell(cells, mapping, "spec_id")).lower()
+    spec_id = unicodedata.normalize("NFKC", _cell(cells, mapping, "spec_id")).lower()
     if spec_id and not SPEC_ID.match(spec_id):
         return None, _("the spec id “%(value)s” is not 32 hexadecimal characters") % {
             "value": spec_id[:40]
         }
-    raw_quantity = _number_text(_cell(cells, mapping, "quantity"))
+    raw_quantity = _cell(cells, mapping, "quantity")
     if not raw_quantity:
         return None, _("the quantity is missing")
-    if not DIGITS.fullmatch(raw_quantity) or not 1 <= int(raw_quantity) <= MAX_QUANTITY:
-        return None, _("the quantity “%(value)s” is not a whole number from 1 to 99,999") % {
-            "value": raw_quantity[:20]
-        }
+    try:
+        quantity = parse_quantity(raw_quantity)
+    except ValidationError as problem:
+        return None, " ".join(problem.messages)
     supplier = _cell(cells, mapping, "supplier")
     if not supplier:
         return None, _("the supplier is missing (previews go one supplier at a time)")
-    if len(supplier) > 120:
-        return None, _("the supplier name is longer than 120 characters")
     return (
         CartRow(
             row_number=row_number,
             offer_id=offer_id,
             spec_id=spec_id,
-            quantity=int(raw_quantity),
+            quantity=quantity,
             supplier=supplier,
-            title=_cell(cells, mapping, "title")[:200],
-            note=_cell(cells, mapping, "note")[:200],
+            title=_cell(cells, mapping, "title"),
+            note=_cell(cells, mapping, "note"),
         ),
         "",
     )

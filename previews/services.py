@@ -35,6 +35,7 @@ from .models import (
     SupplierPreview,
 )
 from .money import yuan_to_fen
+from .validators import shorten  # gateway text past its column: cut with a visible “…”
 
 logger = logging.getLogger(__name__)
 
@@ -352,7 +353,7 @@ def record_answer(*, supplier_preview_id: int, answer: gateway.PreviewAnswer) ->
             promotions += [_promotion_row(record_row, line_row, p) for p in line.promotions]
     PreviewPromotion.objects.bulk_create(promotions)
     supplier_preview.status = SupplierPreview.Status.OK
-    supplier_preview.trace_id = answer.trace_id[:200]
+    supplier_preview.trace_id = shorten(answer.trace_id, 200)
     supplier_preview.attempts = answer.attempts
     supplier_preview.duration_ms = round(answer.duration * 1000)
     supplier_preview.warnings = list(answer.warnings)
@@ -378,8 +379,8 @@ def _record_row(supplier_preview, index, record: gateway.PreviewRecord) -> Previ
         additional_fee_fen=record.additional_fee_fen,
         status=record.status,
         message=record.message or "",
-        result_code=record.result_code or "",
-        flow_flag=record.flow_flag or "",
+        result_code=shorten(record.result_code, 60),
+        flow_flag=shorten(record.flow_flag, 30),
         trade_mode_names=list(record.trade_mode_names),
         trade_modes=[
             {"trade_type": m.trade_type, "name": m.name, "op_support": m.op_support}
@@ -405,7 +406,7 @@ def _line_row(record_row, index, line: gateway.PreviewLine, quantities) -> Previ
         else yuan_to_fen(line.final_unit_price),
         amount_fen=None if line.amount is None else yuan_to_fen(line.amount),
         message=line.message or "",
-        result_code=line.result_code or "",
+        result_code=shorten(line.result_code, 60),
     )
 
 
@@ -413,8 +414,8 @@ def _promotion_row(record_row, line_row, promotion: gateway.Promotion) -> Previe
     return PreviewPromotion(
         record=record_row,
         line=line_row,
-        promotion_id=(promotion.promotion_id or "")[:200],
-        text=promotion.text[:500],
+        promotion_id=shorten(promotion.promotion_id, 200),
+        text=shorten(promotion.text, 500),
         description_html=promotion.description_html,
         selected=promotion.selected,
         free_postage=promotion.free_postage,
@@ -434,8 +435,8 @@ def record_failure(*, supplier_preview_id: int, error: gateway.GatewayError) -> 
     )
     supplier_preview.reason = error.reason
     supplier_preview.error_kind = str(error.kind)
-    supplier_preview.error_code = (error.error_code or "")[:60]
-    supplier_preview.trace_id = (error.trace_id or "")[:200]
+    supplier_preview.error_code = shorten(error.error_code, 60)
+    supplier_preview.trace_id = shorten(error.trace_id, 200)
     supplier_preview.attempts = error.attempts
     supplier_preview.duration_ms = round(error.duration * 1000)
     supplier_preview.raw_body = error.raw_body

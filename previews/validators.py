@@ -1,6 +1,7 @@
 """Rules the gateway would enforce, checked before any call, with messages a buyer can act on."""
 
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -82,3 +83,107 @@ def validate_quantity(value: int) -> None:
         raise ValidationError(
             _("The quantity must be between 1 and 99,999."), code="invalid_quantity"
         )
+
+
+# --------------------------------------------------------------------------- quantities
+
+QUANTITY_DIGITS = re.compile(r"[0-9]+")
+# Only full-width digits are folded: Chinese keyboards type them. NFKC would also turn
+# "²" into 2, and int() reads "٣" as 3; a quantity written that way is more likely a
+# slip than a number, so it is refused with a reason instead of guessed at.
+FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def ascii_digits(value: str) -> str:
+    """`value` without surrounding spaces, its full-width digits (０-９) made ASCII."""
+    return (value or "").strip().translate(FULL_WIDTH_DIGITS)
+
+
+def parse_quantity(value) -> int:
+    """The one rule for a quantity, typed or imported: ASCII digits 0-9 (after full-width
+    ones are folded), nothing else, from 1 to 99,999.
+
+    Raises ValidationError with a message a buyer can act on.
+    """
+    text = ascii_digits(str(value) if value is not None else "")
+    if not text:
+        raise ValidationError(
+            _("Enter a quantity: a whole number from 1 to 99,999."), code="required"
+        )
+    if not QUANTITY_DIGITS.fullmatch(text):
+        raise ValidationError(
+            _(
+                "“%(value)s” is not a quantity: write a whole number with the digits 0–9 "
+                "only (no decimal point, sign, exponent, space or other characters)."
+            ),
+            code="invalid_quantity",
+            params={"value": text[:20]},
+        )
+    quantity = int(text)
+    if not 1 <= quantity <= 99_999:
+        raise ValidationError(
+            _("The quantity must be from 1 to 99,999 (you wrote %(value)s)."),
+            code="quantity_out_of_range",
+            params={"value": text[:20]},
+        )
+    return quantity
+
+
+# --------------------------------------------------------------------------- text fields
+
+# A single-line field never needs a control character: tab, line breaks, NUL (which
+# PostgreSQL cannot even store), the C1 range, Unicode's line and paragraph separators,
+# and the bidirectional overrides that make text display in another order than stored.
+CONTROL_NAMES = {
+    "\x00": _("NUL"),
+    "\t": _("tab"),
+    "\n": _("line break"),
+    "\r": _("carriage return"),
+    "\u2028": _("line separator"),
+    "\u2029": _("paragraph separator"),
+}
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def is_control_character(char: str) -> bool:
+    """Whether `char` is one no single-line field may store."""
+    return unicodedata.category(char) in ("Cc", "Zl", "Zp") or char in BIDI_CONTROLS
+
+
+def describe_control_character(text: str) -> str | None:
+    """“U+0009 (tab) at character 4” for the first control character in `text`, else None."""
+    for position, char in enumerate(text or "", start=1):
+        if is_control_character(char):
+            code = f"U+{ord(char):04X}"
+            name = CONTROL_NAMES.get(char)
+            if name:
+                return _("%(code)s (%(name)s) at character %(position)s") % {
+                    "code": code,
+                    "name": name,
+                    "position": position,
+                }
+            return _("%(code)s at character %(position)s") % {"code": code, "position": position}
+    return None
+
+
+def validate_no_control_characters(value: str) -> None:
+    """Refuse text holding a control character, naming it and where it is."""
+    if not isinstance(value, str):
+        return  # a text field that cleans to another type (a UUID) holds none
+    found = describe_control_character(value)
+    if found:
+        raise ValidationError(
+            _(
+                "This contains an invisible control character, %(found)s; remove it "
+                "(it often comes with a copy and paste) and try again."
+            ),
+            code="control_character",
+            params={"found": found},
+        )
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters with a visible “…”, for text we do not choose
+    (the gateway's): it must fit its column, and a cut must show."""
+    text = text or ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -2,14 +2,16 @@
 
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Sum
+from django.db.models import Count, Sum
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from . import cart, exports, regions, services
@@ -23,10 +25,13 @@ from .forms import (
     ShippingAddressForm,
     SupplierForm,
 )
-from .imports import decode_upload, parse_cart_rows
+from .imports import TooManyRows, decode_upload, parse_cart_rows
 from .models import CartLine, PreviewRun, ShippingAddress, Supplier
 
 IMPORT_ERRORS_SHOWN = 200
+# Cart lines per page: a cart of 10,000 lines renders one page at a time, still grouped
+# by supplier (a supplier spanning pages is continued on the next one).
+CART_LINES_PER_PAGE = 200
 
 
 def home(request):
@@ -131,13 +136,26 @@ def supplier_delete(request, pk):
 
 
 def cart_lines(request):
-    suppliers = (
-        Supplier.objects.filter(owner=request.user)
-        .annotate(line_count=Count("lines"), total_quantity=Sum("lines__quantity"))
-        .filter(line_count__gt=0)
-        .prefetch_related(Prefetch("lines", queryset=CartLine.objects.order_by("offer_id", "pk")))
+    lines = (
+        CartLine.objects.filter(owner=request.user)
+        .select_related("supplier")
+        .order_by("supplier__name", "supplier_id", "offer_id", "pk")
     )
-    return render(request, "previews/cart.html", {"suppliers": suppliers})
+    page = Paginator(lines, CART_LINES_PER_PAGE).get_page(request.GET.get("page"))
+    before = page.start_index() - 2  # the line just before this page, if any
+    continues_from = lines.values_list("supplier_id", flat=True)[before] if before >= 0 else None
+    return render(
+        request,
+        "previews/cart.html",
+        {
+            "page": page,
+            "page_range": page.paginator.get_elided_page_range(page.number),
+            "suppliers": cart.supplier_groups(
+                owner=request.user, lines=page.object_list, continues_from=continues_from
+            ),
+            "totals": cart.cart_totals(owner=request.user),
+        },
+    )
 
 
 def line_form(request, pk=None):
@@ -192,13 +210,9 @@ def cart_import(request):
     form = CartImportForm(request.POST or None, request.FILES or None)
     result = None
     if request.method == "POST" and form.is_valid():
-        try:
-            upload = form.cleaned_data.get("file")
-            text = decode_upload(upload.read()) if upload else form.cleaned_data["text"]
-        except ValidationError as error:
-            form.add_error("file", error)
-        else:
-            rows, errors = parse_cart_rows(text)
+        parsed = _parse_import(form)
+        if parsed is not None:
+            rows, errors = parsed
             if not rows and not errors:
                 form.add_error(None, _("There are no lines to import."))
             else:
@@ -226,6 +240,34 @@ def cart_import(request):
             "errors_shown": result.errors[:IMPORT_ERRORS_SHOWN] if result else (),
         },
     )
+
+
+def _parse_import(form):
+    """The rows and row errors of a valid import form, or None (its error added to the
+    form, which keeps what was typed)."""
+    try:
+        upload = form.cleaned_data.get("file")
+        text = decode_upload(upload.read()) if upload else form.cleaned_data["text"]
+    except ValidationError as error:
+        form.add_error("file", error)
+        return None
+    try:
+        return parse_cart_rows(text, max_rows=settings.IMPORT_MAX_ROWS)
+    except TooManyRows as too_many:
+        form.add_error(None, too_many_rows_message(too_many.limit))
+        return None
+
+
+def too_many_rows_message(limit: int) -> str:
+    return ngettext(
+        "This list has more than %(limit)s row, the most one import takes (the "
+        "IMPORT_MAX_ROWS setting), so nothing was imported. Split it into parts of at most "
+        "%(limit)s row and import them one after the other.",
+        "This list has more than %(limit)s rows, the most one import takes (the "
+        "IMPORT_MAX_ROWS setting), so nothing was imported. Split it into parts of at most "
+        "%(limit)s rows and import them one after the other.",
+        limit,
+    ) % {"limit": f"{limit:,}"}
 
 
 # --------------------------------------------------------------------------- preview runs

@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "previews.middleware.RequestLimitsMiddleware",  # before CSRF: see its docstring
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -254,3 +255,12 @@ PREVIEW_MAX_PARALLEL_CALLS = read_positive_int("PREVIEW_MAX_PARALLEL_CALLS", 20)
 PREVIEW_STALE_AFTER_SECONDS = CELERY_TASK_TIME_LIMIT + 30
 # A quote older than this is marked stale wherever it appears (prices and stock move).
 PREVIEW_QUOTE_MAX_AGE_HOURS = read_positive_float("PREVIEW_QUOTE_MAX_AGE_HOURS", 24.0)
+
+# Bad input: how much one request and one cart import may carry (README, .env.example).
+# Django refuses a form body over DATA_UPLOAD_MAX_MEMORY_SIZE (a pasted list travels in
+# it; an uploaded file does not count) or with more than DATA_UPLOAD_MAX_NUMBER_FIELDS
+# fields; previews.middleware answers that with the page and the limit, not a bare 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default (2.5 MB), stated
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000  # Django's default, stated
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # a bigger upload is spooled to a temporary file
+IMPORT_MAX_ROWS = read_positive_int("IMPORT_MAX_ROWS", 10_000)

@@ -1,13 +1,15 @@
-"""Stored results made directly, for tests and benchmarks that need a big finished run."""
+"""Stored data made directly, for tests and benchmarks that need a big finished run or cart."""
 
 import uuid
 
 from previews import services
 from previews.models import (
+    CartLine,
     PreviewLine,
     PreviewPromotion,
     PreviewRecord,
     PreviewRun,
+    Supplier,
     SupplierPreview,
 )
 
@@ -49,3 +51,21 @@ def finished_run(owner, address, *, suppliers: int, lines: int) -> PreviewRun:
         )  # fmt: skip
         PreviewPromotion.objects.create(record=record, text="满300减20", discount_fen=2000)
     return run
+
+
+def big_cart(owner, *, lines: int, suppliers: int) -> list[Supplier]:
+    """A cart of `lines` lines spread evenly over `suppliers` suppliers, in bulk."""
+    made = Supplier.objects.bulk_create(
+        [Supplier(owner=owner, name=f"Supplier {s:03d}") for s in range(suppliers)]
+    )
+    CartLine.objects.bulk_create(
+        [
+            CartLine(
+                owner=owner, supplier=made[n % suppliers], offer_id=612_345_000_000 + n,
+                quantity=1 + n % 50, title=f"Item {n}",
+            )
+            for n in range(lines)
+        ],
+        batch_size=1000,
+    )  # fmt: skip
+    return made

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from previews import cart
 from previews.imports import parse_offer_id
-from previews.models import CartLine, Supplier
+from previews.models import CartLine, PreviewRun, Supplier
 
 pytestmark = pytest.mark.django_db
 
@@ -93,8 +93,8 @@ def test_add_a_line_with_a_new_supplier_through_the_page(buyer_client, buyer):
     [
         ({"offer": "hello"}, "offer", "offer id (digits) or a 1688 offer link"),
         ({"spec_id": "xyz"}, "spec_id", "32 hexadecimal characters"),
-        ({"quantity": "0"}, "quantity", "greater than or equal to 1"),
-        ({"quantity": "100000"}, "quantity", "less than or equal to 99999"),
+        ({"quantity": "0"}, "quantity", "from 1 to 99,999 (you wrote 0)"),
+        ({"quantity": "100000"}, "quantity", "from 1 to 99,999 (you wrote 100000)"),
         ({"new_supplier": ""}, "supplier", "Choose the supplier"),
     ],
 )
@@ -162,3 +162,154 @@ def test_two_buyers_may_use_the_same_supplier_name(buyer, other_buyer):
     Supplier.objects.create(owner=buyer, name="A")
     Supplier.objects.create(owner=other_buyer, name="A")
     assert Supplier.objects.filter(name="A").count() == 2
+
+
+# --------------------------------------------------------------------------- bad input
+
+LINE = {"offer": "670291644950", "spec_id": "", "quantity": "1", "new_supplier": "A"}
+
+
+@pytest.mark.parametrize(
+    ("quantity", "stored"), [("１２", 12), (" 12 ", 12), ("007", 7), ("99999", 99_999)]
+)
+def test_quantities_the_line_form_accepts(buyer_client, buyer, quantity, stored):
+    response = buyer_client.post(reverse("previews:line-create"), {**LINE, "quantity": quantity})
+    assert response.status_code == 302
+    assert CartLine.objects.get(owner=buyer).quantity == stored
+
+
+@pytest.mark.parametrize(
+    ("quantity", "message"),
+    [
+        ("²", "“²” is not a quantity: write a whole number with the digits 0–9 only"),
+        ("1.0", "“1.0” is not a quantity"),
+        ("٣", "“٣” is not a quantity"),
+        ("1e3", "“1e3” is not a quantity"),
+        ("-1", "“-1” is not a quantity"),
+        ("0", "The quantity must be from 1 to 99,999 (you wrote 0)."),
+        ("", "This field is required."),
+    ],
+)
+def test_quantities_the_line_form_refuses_with_a_reason(buyer_client, buyer, quantity, message):
+    response = buyer_client.post(reverse("previews:line-create"), {**LINE, "quantity": quantity})
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors["quantity"])
+    assert not CartLine.objects.filter(owner=buyer).exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "found"),
+    [
+        ("title", "cup\x07lid", "U+0007 at character 4"),
+        ("note", "a\tb", "U+0009 (tab) at character 2"),
+        ("new_supplier", "\u202eA", "U+202E at character 1"),
+        ("title", "cup\u2028lid", "U+2028 (line separator) at character 4"),
+        ("note", "x\x85y", "U+0085 at character 2"),
+    ],
+)
+def test_line_form_stores_no_control_character(buyer_client, buyer, field, value, found):
+    response = buyer_client.post(reverse("previews:line-create"), {**LINE, field: value})
+    assert response.status_code == 200
+    assert f"This contains an invisible control character, {found}; remove it" in " ".join(
+        response.context["form"].errors[field]
+    )
+    assert not CartLine.objects.filter(owner=buyer).exists()
+
+
+def test_address_and_supplier_forms_store_no_control_character(buyer_client, buyer):
+    from .conftest import ADDRESS_FORM
+
+    response = buyer_client.post(
+        reverse("previews:address-create"), {**ADDRESS_FORM, "address": "网商路\t699号"}
+    )
+    assert response.status_code == 200
+    assert "U+0009 (tab) at character 4" in " ".join(response.context["form"].errors["address"])
+    response = buyer_client.post(reverse("previews:supplier-create"), {"name": "A\x1bB"})
+    assert response.status_code == 200
+    assert "U+001B at character 2" in " ".join(response.context["form"].errors["name"])
+    assert not Supplier.objects.filter(owner=buyer).exists()
+
+
+def test_admin_stores_no_control_character(admin_client, buyer, make_line):
+    line = make_line(buyer, offer_id=42)
+    response = admin_client.post(
+        reverse("admin:previews_cartline_change", args=[line.pk]),
+        {"owner": buyer.pk, "supplier": line.supplier_id, "offer_id": 42, "spec_id": "",
+         "quantity": 1, "title": "cup\x07lid", "note": ""},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "control character" in response.content.decode()
+    line.refresh_from_db()
+    assert line.title == ""
+
+
+def big_cart_of(buyer, lines=10_000, suppliers=40):
+    from .factories import big_cart
+
+    return big_cart(buyer, lines=lines, suppliers=suppliers)
+
+
+def test_a_cart_of_ten_thousand_lines_renders_one_bounded_page(
+    buyer_client, buyer, django_assert_max_num_queries
+):
+    big_cart_of(buyer)
+    with django_assert_max_num_queries(10):
+        response = buyer_client.get(reverse("previews:cart"))
+    html = response.content.decode()
+    assert html.count("<tr>") <= 200 + 2  # one page of lines and its table heads
+    assert "Lines: 10,000 · Pieces: 255,000 · Suppliers: 40 · showing lines 1–200" in html
+    groups = response.context["suppliers"]
+    assert [(g.name, g.line_count, len(g.page_lines)) for g in groups] == [
+        ("Supplier 000", 250, 200)
+    ]
+    with django_assert_max_num_queries(10):
+        response = buyer_client.get(reverse("previews:cart"), {"page": 2})
+    groups = response.context["suppliers"]
+    assert [(g.name, g.continued, len(g.page_lines)) for g in groups] == [
+        ("Supplier 000", True, 50),
+        ("Supplier 001", False, 150),
+    ]
+    assert "Supplier 000 <span" in response.content.decode()  # “(continued)”
+    assert 'href="?page=50"' in response.content.decode()
+
+
+def test_preview_form_of_a_big_cart_offers_whole_suppliers(
+    buyer_client, buyer, make_address, django_assert_max_num_queries
+):
+    address = make_address(buyer, is_default=True)
+    suppliers = big_cart_of(buyer)
+    with django_assert_max_num_queries(10):
+        page = buyer_client.get(reverse("previews:preview-create"))
+    html = page.content.decode()
+    assert html.count('name="lines"') == 0
+    assert html.count('name="suppliers"') == 40
+    assert "Your cart has 10,000 lines, too many to list here one by one" in html
+    response = buyer_client.post(
+        reverse("previews:preview-create"),
+        {"address": address.pk, "suppliers": [suppliers[0].pk, suppliers[3].pk],
+         "flow": "general", "submission_token": "6b0c7f43-6d8e-4f7b-9f1e-0f4b2c1a9d11"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    run = PreviewRun.objects.get(owner=buyer)
+    asked = {s.supplier_name: len(s.requested_lines) for s in run.suppliers.all()}
+    assert sum(asked.values()) == 500
+    assert {name.split(" #")[0].split(" (")[0] for name in asked} <= {
+        "Supplier 000",
+        "Supplier 003",
+    }
+    response = buyer_client.post(
+        reverse("previews:preview-create"),
+        {"address": address.pk, "flow": "general",
+         "submission_token": "7b0c7f43-6d8e-4f7b-9f1e-0f4b2c1a9d11"},
+    )  # fmt: skip
+    assert "Choose at least one supplier to preview." in response.content.decode()
+
+
+def test_a_form_past_the_field_limit_is_explained_not_a_bare_400(buyer_client, buyer):
+    response = buyer_client.post(
+        reverse("previews:preview-create"), {"lines": list(range(1, 1200)), "flow": "general"}
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "The form sent more than 1,000 choices, the most one form can carry" in html
+    assert "Preview the orders" in html  # the page itself, not “Bad Request (400)”

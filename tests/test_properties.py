@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from previews.forms import CartLineForm, ShippingAddressForm
 from previews.gateway import GatewayError, PreviewAnswer, parse_preview_body
 from previews.imports import parse_cart_rows
+from previews.validators import is_control_character
 
 from .conftest import ADDRESS_FORM
 from .test_gateway_parsing import body, record
@@ -175,3 +176,52 @@ def test_extreme_amounts_stay_exact(fen):
     (rec,) = parse_preview_body(raw.replace('"AMOUNT"', f"{amount:f}")).records
     assert rec.sum_payment_fen == fen
     assert rec.lines[0].amount == amount
+
+
+# --------------------------------------------------------------------------- one quantity rule
+
+FULL_WIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
+QUANTITY_EXAMPLES = ["²", "1.0", "٣", "１２", " 12 ", "1e3", "-1", "0", "+3", "1,000", "12",
+                     "99999", "100000", "0x10", "١٢", "½", "12\u3000", "\u30001"]  # fmt: skip
+quantity_text = st.one_of(
+    st.sampled_from(QUANTITY_EXAMPLES),
+    st.text(alphabet=st.characters(categories=("Nd", "No", "Zs", "Pd", "Po")), max_size=8),
+    st.integers(-5, 150_000).map(str),
+)
+
+
+def expected_quantity(text: str) -> int | None:
+    """The rule, written independently: ASCII digits after folding full-width ones."""
+    folded = text.strip().translate(FULL_WIDTH)
+    if folded and all("0" <= c <= "9" for c in folded) and 1 <= int(folded) <= 99_999:
+        return int(folded)
+    return None
+
+
+@pytest.mark.django_db
+@FIXTURES_OK
+@given(quantity=quantity_text)
+def test_line_form_and_import_apply_one_quantity_rule(buyer, quantity):
+    form = CartLineForm({"offer": "42", "quantity": quantity, "new_supplier": "A"}, owner=buyer)
+    rows, errors = parse_cart_rows(f'42,,"{quantity}",A')
+    expected = expected_quantity(quantity)
+    if expected is None:
+        assert not form.is_valid() and explained(form.errors)
+        assert rows == [] and errors[0].reason.strip()
+        if quantity.strip():
+            assert " ".join(form.errors["quantity"]) == errors[0].reason  # one message
+    else:
+        assert form.is_valid(), form.errors
+        assert form.cleaned_data["quantity"] == expected == rows[0].quantity
+
+
+@given(st.text(max_size=60))
+@settings(max_examples=300, deadline=None)
+def test_no_imported_text_holds_a_control_character_or_is_cut(cell):
+    rows, _errors = parse_cart_rows(
+        f'42,,1,"A{cell.replace(chr(34), "")}","{cell.replace(chr(34), "")}"'
+    )
+    for row in rows:
+        for value in (row.supplier, row.title, row.note):
+            assert not any(is_control_character(c) for c in value)
+        assert row.title == cell.replace('"', "").strip()
