@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 from openpyxl import load_workbook
 
 from previews import services
@@ -365,7 +366,10 @@ def test_plurals_and_pay_channel_limits_said_once(buyer, buyer_client, stocked_c
     assert big.count("limit of pay channel shegou") == 1
     assert "2 orders (" in big and "are above the ¥300.00 limit of pay channel shegou" in big
     buyer_client.post(reverse("set_language"), {"language": "zh-hans"})
-    html = buyer_client.get(run.get_absolute_url()).content.decode()
+    try:
+        html = buyer_client.get(run.get_absolute_url()).content.decode()
+    finally:
+        translation.activate("en")  # the request left Chinese active in this thread
     assert "详情(尝试 1 次)" in supplier_section(html, "Garbled")
     assert supplier_section(html, "Two big orders").count("shegou") == 1
 
