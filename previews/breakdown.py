@@ -6,17 +6,18 @@ Built from a run whose suppliers, records, lines and promotions are prefetched (
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 
-from .gateway import explain
+from .gateway import MAX_LINES_PER_CALL, explain
 from .models import PreviewLine, PreviewPromotion, PreviewRecord, PreviewRun, SupplierPreview
-from .money import allocate, format_fen, unit_cost
+from .money import allocate, format_fen, reconcile, unit_cost
 from .services import RUN_FAILURES
 
 
@@ -43,15 +44,14 @@ def runs_with_results(runs: QuerySet[PreviewRun]) -> QuerySet[PreviewRun]:
 
 def with_grand_totals(runs: QuerySet[PreviewRun]) -> QuerySet[PreviewRun]:
     """Annotate `grand_total_fen`: in SQL, the grand total a breakdown gives, i.e. the
-    totals of the suppliers answered ok whose every order can be placed and has a total
-    (`SupplierView.orderable`). For lists, where building every breakdown would cost."""
+    totals of the suppliers that can be ordered (`SupplierPreview.objects.orderable()`,
+    the SQL twin of `SupplierPreview.can_be_ordered`). For lists, where building every
+    breakdown would cost."""
     orderable = (
         PreviewRecord.objects.filter(
             supplier_preview__run=OuterRef("pk"),
-            supplier_preview__status=SupplierPreview.Status.OK,
+            supplier_preview__in=SupplierPreview.objects.orderable(),
         )
-        .exclude(supplier_preview__records__status=False)
-        .exclude(supplier_preview__records__sum_payment_fen__isnull=True)
         .order_by()
         .values("supplier_preview__run")
         .annotate(total=Sum("sum_payment_fen"))
@@ -80,19 +80,26 @@ class LineView:
 
 @dataclass
 class RecordView:
+    """One order 1688 would create. Its figures add up:
+    goods − order discounts + carriage + other fees + unexplained = total."""
+
     index: int
+    part: int | None  # which of the supplier's calls returned it (None: not recorded)
     goods_fen: int | None  # the lines' amounts, after line promotions
     order_discount_fen: int | None  # shop promotions and discounts on the whole order
     carriage_fen: int | None
-    discount_fen: int | None
-    additional_fee_fen: int | None
+    discount_fen: int | None  # the record's own discountFee, as the gateway sent it
+    other_fees_fen: int | None  # additionalFee
+    unexplained_fen: int | None  # what the gateway's figures leave unexplained
     total_fen: int | None
     status: bool
+    can_be_ordered: bool  # PreviewRecord.can_be_ordered
     problem: str
     flow_flag: str
     orderable_through_api: bool
     over_limit_channels: list[tuple[str, int]]  # (channel, limit in fen)
     shop_promotions: list[PreviewPromotion]
+    free_postage: list[str]  # texts of the promotions that make the carriage free
     lines: list[LineView]
     promotion_savings_fen: int = 0
 
@@ -114,11 +121,26 @@ class SupplierView:
 
     @property
     def orderable(self) -> bool:
-        return (
-            self.preview.status == SupplierPreview.Status.OK
-            and bool(self.records)
-            and all(r.status and r.total_fen is not None for r in self.records)
-        )
+        """`SupplierPreview.can_be_ordered`: the one rule, whoever asks."""
+        return self.preview.can_be_ordered
+
+    @property
+    def badge(self) -> tuple[str, str]:
+        """(label, Bootstrap colour) of the supplier's badge, on the page and in exports."""
+        if self.preview.status == SupplierPreview.Status.OK:
+            if self.orderable:
+                return _("Can be ordered"), "success"
+            return _("Cannot be ordered"), "warning"
+        colour = "secondary" if self.preview.status == SupplierPreview.Status.PENDING else "danger"
+        return self.preview.get_status_display(), colour
+
+    @property
+    def badge_label(self) -> str:
+        return self.badge[0]
+
+    @property
+    def badge_colour(self) -> str:
+        return self.badge[1]
 
     def _sum(self, attribute: str) -> int:
         return sum(getattr(r, attribute) or 0 for r in self.records)
@@ -136,12 +158,27 @@ class SupplierView:
         return self._sum("order_discount_fen")
 
     @property
+    def other_fees_fen(self) -> int:
+        return self._sum("other_fees_fen")
+
+    @property
+    def unexplained_fen(self) -> int:
+        return self._sum("unexplained_fen")
+
+    @property
     def savings_fen(self) -> int:
         return self._sum("promotion_savings_fen")
 
     @property
-    def total_fen(self) -> int:
+    def total_fen(self) -> int | None:
+        """The orders' totals payable; unknown (None) when an order came without one."""
+        if any(r.total_fen is None for r in self.records):
+            return None
         return self._sum("total_fen")
+
+    @property
+    def free_postage(self) -> list[str]:
+        return list(dict.fromkeys(text for r in self.records for text in r.free_postage))
 
     @property
     def left_out_reason(self) -> str:
@@ -149,8 +186,14 @@ class SupplierView:
             return _("not answered yet")
         if self.preview.status != SupplierPreview.Status.OK:
             return self.problems[0] if self.problems else self.preview.get_status_display()
+        if not self.records:
+            return _("the gateway returned no order")
         blocked = [r.problem for r in self.records if not r.status]
-        return blocked[0] if blocked else _("the gateway gave no total")
+        if blocked:
+            return blocked[0]
+        if any(not r.orderable_through_api for r in self.records):
+            return str(NOT_THROUGH_API)
+        return _("the gateway gave no total")
 
 
 @dataclass
@@ -190,6 +233,10 @@ def build_breakdown(run: PreviewRun) -> RunBreakdown:
     return RunBreakdown([_supplier_view(s) for s in run.suppliers.all()])
 
 
+NOT_THROUGH_API = gettext_lazy(
+    "This order cannot be placed through the API (no trade mode): only on the 1688 site."
+)
+
 FAILURE_SUMMARIES = {
     "connection": gettext_lazy("The gateway could not be reached."),
     "timeout": gettext_lazy("The gateway did not answer in time."),
@@ -217,7 +264,11 @@ def _supplier_view(preview: SupplierPreview) -> SupplierView:
         view.problems.append(str(summary) if summary else preview.reason)
         if summary and preview.reason and preview.error_kind not in RUN_FAILURES:
             view.notes.append(
-                _("Details (tried %(n)s times): %(reason)s")
+                ngettext(
+                    "Details (tried %(n)s time): %(reason)s",
+                    "Details (tried %(n)s times): %(reason)s",
+                    preview.attempts,
+                )
                 % {"n": preview.attempts, "reason": preview.reason}
             )
         return view
@@ -252,9 +303,6 @@ def _record_view(record: PreviewRecord, titles, described, unpayable) -> RecordV
         for line in record.lines.all()
     ]
     _allocate_landed_costs(record, lines)
-    api_orderable = bool(record.trade_mode_names) and (
-        not record.trade_modes or any(m.get("op_support", True) for m in record.trade_modes)
-    )
     over_limit = [
         (channel["name"], channel["amount_limit_fen"])
         for channel in record.pay_channels
@@ -262,25 +310,39 @@ def _record_view(record: PreviewRecord, titles, described, unpayable) -> RecordV
         and record.sum_payment_fen is not None
         and record.sum_payment_fen > channel["amount_limit_fen"]
     ]
-    promotions = [p for line in lines for p in line.promotions] + list(record.shop_promotions)
-    goods = record.sum_payment_no_carriage_fen
+    shop_promotions = list(record.shop_promotions)
+    promotions = [p for line in lines for p in line.promotions] + shop_promotions
+    goods = None
     if lines and all(line.amount_fen is not None for line in lines):
         goods = sum(line.amount_fen for line in lines)
-    no_carriage = record.sum_payment_no_carriage_fen
-    return RecordView(
-        index=record.index,
+    figures = reconcile(
         goods_fen=goods,
-        order_discount_fen=None if goods is None or no_carriage is None else goods - no_carriage,
-        carriage_fen=record.sum_carriage_fen,
+        no_carriage_fen=record.sum_payment_no_carriage_fen,
         discount_fen=record.discount_fen,
+        carriage_fen=record.sum_carriage_fen,
         additional_fee_fen=record.additional_fee_fen,
         total_fen=record.sum_payment_fen,
+    )
+    return RecordView(
+        index=record.index,
+        part=record.part,
+        goods_fen=figures.goods_fen,
+        order_discount_fen=figures.order_discount_fen,
+        carriage_fen=figures.carriage_fen,
+        discount_fen=record.discount_fen,
+        other_fees_fen=figures.other_fees_fen,
+        unexplained_fen=figures.unexplained_fen,
+        total_fen=record.sum_payment_fen,
         status=record.status,
+        can_be_ordered=record.can_be_ordered,
         problem="" if record.status else _explained(record.result_code, record.message),
         flow_flag=record.flow_flag,
-        orderable_through_api=api_orderable,
+        orderable_through_api=record.orderable_through_api,
         over_limit_channels=over_limit,
-        shop_promotions=list(record.shop_promotions),
+        shop_promotions=shop_promotions,
+        free_postage=list(
+            dict.fromkeys(p.text or p.promotion_id or "?" for p in promotions if p.free_postage)
+        ),
         lines=lines,
         promotion_savings_fen=sum(p.discount_fen or 0 for p in promotions),
     )
@@ -311,15 +373,9 @@ def _supplier_notes(view: SupplierView, preview, described, unpayable) -> None:
     flows = sorted({r.flow_flag for r in view.records if r.flow_flag})
     if flows:
         view.notes.append(_("Flow used by 1688: %(flows)s.") % {"flows": ", ".join(flows)})
-    if len(view.records) > 1:
-        view.notes.append(
-            _("1688 splits this into %(n)s orders, each with its own carriage.")
-            % {"n": len(view.records)}
-        )
+    view.notes += _split_notes(view, preview)
     if any(not r.orderable_through_api for r in view.records):
-        view.notes.append(
-            _("This order cannot be placed through the API (no trade mode): only on the 1688 site.")
-        )
+        view.notes.append(str(NOT_THROUGH_API))
     if described:
         view.notes.append(
             _("Carriage is not final: the seller sets it as described for offers %(offers)s.")
@@ -335,16 +391,8 @@ def _supplier_notes(view: SupplierView, preview, described, unpayable) -> None:
             _("Consignment offers: %(offers)s.")
             % {"offers": ", ".join(sorted(preview.consign_offer_ids))}
         )
+    view.notes += _pay_channel_notes(view)
     for record in view.records:
-        for channel, limit in record.over_limit_channels:
-            view.notes.append(
-                _("Total %(total)s is above the %(limit)s limit of pay channel %(channel)s.")
-                % {
-                    "total": format_fen(record.total_fen),
-                    "limit": format_fen(limit),
-                    "channel": channel,
-                }
-            )
         if not record.status:
             view.problems.append(record.problem)
         for line in record.lines:
@@ -354,3 +402,67 @@ def _supplier_notes(view: SupplierView, preview, described, unpayable) -> None:
             ]
     for warning in preview.warnings:
         view.notes.append(_("Inconsistent answer: %(warning)s.") % {"warning": warning})
+
+
+def _split_notes(view: SupplierView, preview: SupplierPreview) -> list[str]:
+    """Our own parts (at most 50 lines a call) apart from 1688's automatic order splitting."""
+    orders = len(view.records)
+    parts = math.ceil(len(preview.requested_lines) / MAX_LINES_PER_CALL)
+    if parts <= 1:
+        if orders <= 1:
+            return []
+        return [
+            ngettext(
+                "1688 splits this into %(n)s order, each with its own carriage.",
+                "1688 splits this into %(n)s orders, each with its own carriage.",
+                orders,
+            )
+            % {"n": orders}
+        ]
+    notes = [
+        ngettext(
+            "Sent in %(parts)s parts of at most %(max)s lines (the gateway's limit per call); "
+            "1688 would create %(n)s order, each with its own carriage.",
+            "Sent in %(parts)s parts of at most %(max)s lines (the gateway's limit per call); "
+            "1688 would create %(n)s orders, each with its own carriage.",
+            orders,
+        )
+        % {"parts": parts, "max": MAX_LINES_PER_CALL, "n": orders}
+    ]
+    per_part: dict[int, int] = {}
+    for record in view.records:
+        if record.part is not None:
+            per_part[record.part] = per_part.get(record.part, 0) + 1
+    for part, count in sorted(per_part.items()):
+        if count > 1:
+            notes.append(
+                ngettext(
+                    "1688 itself splits part %(part)s into %(n)s order.",
+                    "1688 itself splits part %(part)s into %(n)s orders.",
+                    count,
+                )
+                % {"part": part + 1, "n": count}
+            )
+    return notes
+
+
+def _pay_channel_notes(view: SupplierView) -> list[str]:
+    """One note per pay channel whose limit some of the supplier's orders exceed."""
+    over: dict[tuple[str, int], list[int]] = {}
+    for record in view.records:
+        for channel, limit in record.over_limit_channels:
+            over.setdefault((channel, limit), []).append(record.total_fen)
+    return [
+        ngettext(
+            "%(n)s order (%(totals)s) is above the %(limit)s limit of pay channel %(channel)s.",
+            "%(n)s orders (%(totals)s) are above the %(limit)s limit of pay channel %(channel)s.",
+            len(totals),
+        )
+        % {
+            "n": len(totals),
+            "totals": ", ".join(format_fen(total) for total in totals),
+            "limit": format_fen(limit),
+            "channel": channel,
+        }
+        for (channel, limit), totals in over.items()
+    ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+
 from .breakdown import LineView, RunBreakdown, SupplierView
 
 
@@ -44,6 +46,26 @@ class LineChange:
 
 
 @dataclass
+class FigureChange:
+    label: str
+    field: str
+    before_fen: int | None
+    now_fen: int | None
+
+    @property
+    def delta_fen(self) -> int | None:
+        if self.before_fen is None or self.now_fen is None:
+            return None
+        return self.now_fen - self.before_fen
+
+
+def _figure(supplier: SupplierView | None, attribute: str) -> int | None:
+    if supplier is None or not supplier.records:
+        return None
+    return getattr(supplier, attribute)
+
+
+@dataclass
 class SupplierChange:
     name: str
     before: SupplierView | None
@@ -53,7 +75,35 @@ class SupplierChange:
     def _delta(self, attribute: str) -> int | None:
         if self.before is None or self.now is None:
             return None
-        return getattr(self.now, attribute) - getattr(self.before, attribute)
+        before, now = getattr(self.before, attribute), getattr(self.now, attribute)
+        return None if before is None or now is None else now - before
+
+    @property
+    def figures(self) -> list[FigureChange]:
+        """The totals block of each side, row by row (each side adds up to its total)."""
+        rows = [
+            (_("Goods (after line promotions)"), "goods_fen"),
+            (_("Order discounts"), "order_discount_fen"),
+            (_("Carriage"), "carriage_fen"),
+            (_("Other fees"), "other_fees_fen"),
+            (_("Unexplained difference (gateway)"), "unexplained_fen"),
+            (_("Total payable"), "total_fen"),
+        ]
+        sides = [side for side in (self.before, self.now) if side is not None and side.records]
+        shown = []
+        for label, attribute in rows:
+            optional = attribute in ("other_fees_fen", "unexplained_fen")
+            if optional and not any(getattr(side, attribute) for side in sides):
+                continue
+            shown.append(
+                FigureChange(
+                    label=label,
+                    field=attribute.removesuffix("_fen").replace("_", "-"),
+                    before_fen=_figure(self.before, attribute),
+                    now_fen=_figure(self.now, attribute),
+                )
+            )
+        return shown
 
     @property
     def total_delta_fen(self) -> int | None:

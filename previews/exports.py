@@ -12,7 +12,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
-from .breakdown import RunBreakdown
+from .breakdown import RunBreakdown, SupplierView
 from .money import fen_to_yuan
 
 MONEY_COLUMNS = (7, 8, 9, 10)  # 0-based: unit price, amount, landed unit cost, total
@@ -53,11 +53,43 @@ def header() -> list[str]:
     ]  # fmt: skip
 
 
+def _summary_row(supplier: SupplierView, label: str, fen: int | None, note: str = "") -> list:
+    return [supplier.name, label, None, None, None, None, None, None, None, None, _yuan(fen),
+            note, ""]  # fmt: skip
+
+
+def _supplier_totals(supplier: SupplierView) -> list[list]:
+    """The totals block of the run page, one row each, adding up in the Total column:
+    goods − order discounts + carriage + other fees + unexplained = supplier total."""
+    free_postage = (
+        _("Free postage: %(promotions)s") % {"promotions": ", ".join(supplier.free_postage)}
+        if supplier.free_postage
+        else ""
+    )
+    rows = [
+        _summary_row(supplier, _("Goods (after line promotions)"), supplier.goods_fen),
+        _summary_row(supplier, _("Order discounts"), supplier.order_discount_fen,
+                     _("subtracted from the goods")),
+        _summary_row(supplier, _("Carriage"), supplier.carriage_fen, free_postage),
+    ]  # fmt: skip
+    if supplier.other_fees_fen:
+        rows.append(_summary_row(supplier, _("Other fees"), supplier.other_fees_fen))
+    if supplier.unexplained_fen:
+        rows.append(
+            _summary_row(supplier, _("Unexplained difference (gateway)"), supplier.unexplained_fen)
+        )
+    total = _summary_row(supplier, _("Supplier total"), supplier.total_fen)
+    total[12] = "; ".join(supplier.problems)
+    rows.append(total)
+    return rows
+
+
 def export_rows(breakdown: RunBreakdown) -> list[list]:
-    """One row per line, then a total row per supplier, then the grand total."""
+    """One row per line, then the supplier's totals block (a row per figure), then the
+    grand total of the suppliers that can be ordered."""
     rows: list[list] = [header()]
     for supplier in breakdown.suppliers:
-        status = supplier.preview.get_status_display()
+        status = supplier.badge_label
         if not supplier.records:
             rows.append([supplier.name, status, None, None, None, None, None, None, None, None,
                          None, "", "; ".join(supplier.problems)])  # fmt: skip
@@ -74,14 +106,7 @@ def export_rows(breakdown: RunBreakdown) -> list[list]:
                         "; ".join(line.problems),
                     ]
                 )  # fmt: skip
-        summary = _("Goods %(goods)s, order discounts %(discount)s, carriage %(carriage)s") % {
-            "goods": fen_to_yuan(supplier.goods_fen),
-            "discount": fen_to_yuan(supplier.order_discount_fen),
-            "carriage": fen_to_yuan(supplier.carriage_fen),
-        }
-        rows.append([supplier.name, _("Supplier total"), None, None, None, None, None, None,
-                     None, None, _yuan(supplier.total_fen), summary,
-                     "; ".join(supplier.problems)])  # fmt: skip
+        rows += _supplier_totals(supplier)
     left_out = "; ".join(f"{s.name}: {s.left_out_reason}" for s in breakdown.left_out)
     rows.append([_("Grand total (orderable suppliers)"), "", None, None, None, None, None, None,
                  None, None, _yuan(breakdown.grand_total_fen), "",

@@ -194,6 +194,8 @@ class PreviewAnswer:
     warnings: tuple[str, ...] = ()
     attempts: int = 1
     duration: float = 0.0
+    # Which call (part of at most 50 lines) returned each record; empty: one call only.
+    record_parts: tuple[int, ...] = ()
 
     @property
     def trace_id(self) -> str:
@@ -1002,4 +1004,5 @@ def combine_answers(answers: Sequence[PreviewAnswer]) -> PreviewAnswer:
         trace_ids=tuple(t for a in answers for t in a.trace_ids),
         raw_bodies=tuple(b for a in answers for b in a.raw_bodies),
         warnings=tuple(w for a in answers for w in a.warnings),
+        record_parts=tuple(part for part, a in enumerate(answers) for _record in a.records),
     )

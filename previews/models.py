@@ -284,6 +284,17 @@ class PreviewRun(models.Model):
         return self.status == self.Status.DONE and timezone.now() - self.quoted_at > limit
 
 
+class SupplierPreviewQuerySet(models.QuerySet):
+    def orderable(self) -> models.QuerySet:
+        """In SQL, the suppliers `SupplierPreview.can_be_ordered` accepts (the same rule)."""
+        records = PreviewRecord.objects.filter(supplier_preview=models.OuterRef("pk"))
+        return self.filter(
+            models.Exists(records),
+            ~models.Exists(records.exclude(PreviewRecord.ORDERABLE)),
+            status=SupplierPreview.Status.OK,
+        )
+
+
 class SupplierPreview(models.Model):
     """One supplier's part of a run: the lines asked for and what the gateway answered."""
 
@@ -323,6 +334,8 @@ class SupplierPreview(models.Model):
     raw_body = models.TextField(_("raw answer (credentials removed)"), blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
+    objects = SupplierPreviewQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("supplier preview")
         verbose_name_plural = _("supplier previews")
@@ -341,6 +354,19 @@ class SupplierPreview(models.Model):
             return str(_("Temporary failure: try again"))
         # As Django's own get_FOO_display: a plain str in the active language.
         return str(self.Status(self.status).label) if self.status in self.Status else self.status
+
+    @property
+    def can_be_ordered(self) -> bool:
+        """THE rule of "can be ordered" for a supplier: answered, with at least one order,
+        and every order can be placed (`PreviewRecord.can_be_ordered`). Badge, grand total,
+        left-out list, exports and comparisons use it; `orderable()` is its SQL twin.
+        Reads `records.all()`, so a prefetched run costs no query."""
+        records = list(self.records.all())
+        return (
+            self.status == self.Status.OK
+            and bool(records)
+            and all(record.can_be_ordered for record in records)
+        )
 
 
 class PreviewRecord(models.Model):
@@ -363,6 +389,16 @@ class PreviewRecord(models.Model):
     trade_modes = models.JSONField(default=list)
     pay_channels = models.JSONField(default=list)
     tao_sample_single_promotion = models.BooleanField(default=False)
+    # Derived when stored (gateway.PreviewRecord.can_order_through_api): a non-empty
+    # tradeModeNameList with a mode that supports it. A column, so SQL can apply the rule.
+    orderable_through_api = models.BooleanField(default=True)
+    # Which of the supplier's calls (0-based) returned this record: over 50 lines the
+    # product sends several; empty for records stored before this was kept.
+    part = models.PositiveIntegerField(null=True, blank=True)
+
+    # THE rule of "can be ordered" for one order, in SQL; `can_be_ordered` is the same in
+    # Python (tests/test_figures.py checks that they agree over the sandbox's scenarios).
+    ORDERABLE = Q(status=True, orderable_through_api=True, sum_payment_fen__isnull=False)
 
     class Meta:
         verbose_name = _("previewed order")
@@ -377,6 +413,11 @@ class PreviewRecord(models.Model):
 
     def __str__(self):
         return f"{self.supplier_preview} #{self.index + 1}"
+
+    @property
+    def can_be_ordered(self) -> bool:
+        """1688 accepts it (`status`), it can be placed through the API and has a total."""
+        return self.status and self.orderable_through_api and self.sum_payment_fen is not None
 
 
 class PreviewLine(models.Model):

@@ -6,6 +6,7 @@ Amounts are stored as integer fen; the gateway's line prices arrive as yuan deci
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 FEN_PER_YUAN = 100
@@ -62,3 +63,53 @@ def unit_cost(total_fen: int, quantity: int) -> Decimal:
     if quantity <= 0:
         raise ValueError("quantity must be positive")
     return (Decimal(total_fen) / FEN_PER_YUAN / quantity).quantize(ONE_FEN, ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """A previewed order's figures as rows that always add up:
+    goods − order discounts + carriage + other fees + unexplained = total payable."""
+
+    goods_fen: int
+    order_discount_fen: int
+    carriage_fen: int
+    other_fees_fen: int
+    unexplained_fen: int | None  # None only when there is no total to reconcile with
+    total_fen: int | None
+
+
+def reconcile(
+    *,
+    goods_fen: int | None,
+    no_carriage_fen: int | None,
+    discount_fen: int | None,
+    carriage_fen: int | None,
+    additional_fee_fen: int | None,
+    total_fen: int | None,
+) -> Reconciliation:
+    """Explain a record's total from its own fields (units: fen).
+
+    `goods_fen` is the lines' amounts after line promotions (`sumPaymentNoCarriage` when
+    the lines give none). Order discounts are what the gateway took off between those
+    goods and `sumPaymentNoCarriage` (shop promotions), plus the record's `discountFee`
+    when the total takes it off after that subtotal, as 1688 documents it ("an additional
+    reduction applied after the goods amount"). Some answers already net it inside
+    `sumPaymentNoCarriage`: of the two readings, the one the gateway's own total agrees
+    with is taken (the documented one on a tie), so `discountFee` is never counted twice
+    nor dropped. Whatever still does not add up is `unexplained_fen`, for the page to show.
+    """
+    goods = goods_fen if goods_fen is not None else (no_carriage_fen or 0)
+    carriage = carriage_fen or 0
+    fees = additional_fee_fen or 0
+    inside = 0 if no_carriage_fen is None else goods - no_carriage_fen
+    readings = [inside + (discount_fen or 0)]  # documented: taken after the subtotal
+    if discount_fen and no_carriage_fen is not None:
+        readings.append(inside)  # already inside sumPaymentNoCarriage
+    if total_fen is None:
+        return Reconciliation(goods, readings[0], carriage, fees, None, None)
+
+    def unexplained(discount: int) -> int:
+        return total_fen - (goods - discount + carriage + fees)
+
+    discount = min(readings, key=lambda d: abs(unexplained(d)))  # first wins a tie
+    return Reconciliation(goods, discount, carriage, fees, unexplained(discount), total_fen)

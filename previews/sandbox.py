@@ -21,8 +21,14 @@ Conventions (also in the README, "The sandbox gateway"):
   | 7xx | the line goes into a second record (automatic order splitting) |
   | 810-819 | carriage "as described": offer listed in `postFeeByDescOfferList` |
   | 820-829 | offer listed in `unsupportedCrossBorderPayOfferList` |
-  | 830-839 | empty `tradeModeNameList`: cannot be ordered through the API |
+  | 830-834 | empty `tradeModeNameList`: cannot be ordered through the API |
+  | 835-839 | `tradeModeNameList: null` (and no `tradeModelList`): the same, spelt null |
   | 840-849 | consignment offer (`consignOfferList`); the only ones `saleproxy` accepts |
+  | 860 | `discountFee` (coupon 店铺券减5元, 500 fen) taken after `sumPaymentNoCarriage` = goods |
+  | 861 | record `additionalFee` 300 fen (¥3.00), included in `sumPayment` |
+  | 862 | figures that do not add up: `sumPayment` 37 fen more than its parts explain |
+  | 863 | shop promotion "满2件包邮" with `freePostage: true`: carriage 0 |
+  | 864 | line promotion "限时包邮" with `freePostage: true`: carriage 0 |
   | 901 | refusal: `success: false`, `errorCode: 500_001` |
   | 903 | refusal `500_003` (the spec does not belong to the offer) |
   | 904 | the line has `resultCode: 500_004` (not enough stock) and its record `status: false` |
@@ -423,6 +429,17 @@ class Sandbox:
                         "discountFee": 0,
                     }
                 )
+            if scenario_of(offer_id) == 864:
+                promotions.append(
+                    {
+                        "promotionId": f"free-postage-{offer_id}",
+                        "selected": True,
+                        "text": "限时包邮",
+                        "desc": "<p>限时包邮</p>",
+                        "freePostage": True,
+                        "discountFee": None,
+                    }
+                )
             if has_plus_promotion(offer_id):
                 discount = 69 * quantity if offer_id == EXAMPLE_OFFER else (gross * 5 + 50) // 100
                 promotions.append(
@@ -464,8 +481,22 @@ class Sandbox:
             cargo_list.append(line)
         if any(scenario_of(o) == 906 for o, _, _ in lines) and goods_fen < 100000:
             status, message, result_code = False, "未达到店铺混批条件(满1000元)", "500_006"
+        record_scenarios = {scenario_of(o) for o, _, _ in lines}
         carriage = 0 if goods_fen >= FREE_CARRIAGE_FROM_FEN else 350 + 100 * (len(lines) - 1)
+        if record_scenarios & {863, 864}:
+            carriage = 0
         shop_promotions = []
+        if 863 in record_scenarios:
+            shop_promotions.append(
+                {
+                    "promotionId": f"shop-{seller_of(lines[0][0])}-free-postage",
+                    "selected": True,
+                    "text": "满2件包邮",
+                    "desc": "<p>店铺满2件包邮</p>",
+                    "freePostage": True,
+                    "discountFee": None,
+                }
+            )
         record_discount = None
         if goods_fen >= SHOP_THRESHOLD_FEN:
             record_discount = SHOP_DISCOUNT_FEN
@@ -480,22 +511,44 @@ class Sandbox:
                 }
             )
         no_carriage = goods_fen - (record_discount or 0)
-        api_orderable = not any(830 <= scenario_of(o) <= 839 for o, _, _ in lines)
+        payment = no_carriage + carriage
+        if 860 in record_scenarios:
+            # 1688's documented reading: discountFee is taken after the goods subtotal.
+            coupon = 500
+            shop_promotions.append(
+                {
+                    "promotionId": f"shop-{seller_of(lines[0][0])}-coupon-5",
+                    "selected": True,
+                    "text": "店铺券减5元",
+                    "desc": "<p>店铺优惠券:减5元</p>",
+                    "freePostage": False,
+                    "discountFee": coupon,
+                }
+            )
+            record_discount = (record_discount or 0) + coupon
+            no_carriage = goods_fen
+            payment = goods_fen - record_discount + carriage
+        additional = 300 if 861 in record_scenarios else None
+        payment += additional or 0
+        if 862 in record_scenarios:
+            payment += 37  # the gateway's own inconsistency, for the pages to show
+        no_trade_mode = {s for s in record_scenarios if 830 <= s <= 839}
+        spelt_null = any(s >= 835 for s in no_trade_mode)
         return {
             "discountFee": record_discount,
-            "tradeModeNameList": ["assureTrade"] if api_orderable else [],
+            "tradeModeNameList": None if spelt_null else [] if no_trade_mode else ["assureTrade"],
             "status": status,
             "taoSampleSinglePromotion": False,
-            "sumPayment": no_carriage + carriage,
+            "sumPayment": payment,
             "message": message,
             "sumCarriage": carriage,
             "resultCode": result_code,
             "sumPaymentNoCarriage": no_carriage,
-            "additionalFee": None,
+            "additionalFee": additional,
             "flowFlag": flow,
             "cargoList": cargo_list,
             "shopPromotionList": shop_promotions,
-            "tradeModelList": [TRADE_MODE] if api_orderable else [],
+            "tradeModelList": None if spelt_null else [] if no_trade_mode else [TRADE_MODE],
             "payChannelList": None,
             "payChannelInfos": PAY_CHANNELS,
         }

@@ -338,7 +338,8 @@ def record_answer(*, supplier_preview_id: int, answer: gateway.PreviewAnswer) ->
         for line in supplier_preview.requested_lines
     }
     records = PreviewRecord.objects.bulk_create(
-        _record_row(supplier_preview, index, record) for index, record in enumerate(answer.records)
+        _record_row(supplier_preview, index, record, part=_part_of(answer, index))
+        for index, record in enumerate(answer.records)
     )
     lines, promotions = [], []
     for record_row, record in zip(records, answer.records, strict=True):
@@ -368,10 +369,19 @@ def record_answer(*, supplier_preview_id: int, answer: gateway.PreviewAnswer) ->
     return True
 
 
-def _record_row(supplier_preview, index, record: gateway.PreviewRecord) -> PreviewRecord:
+def _part_of(answer: gateway.PreviewAnswer, index: int) -> int:
+    """Which of the supplier's calls (0-based) returned its `index`-th record."""
+    return answer.record_parts[index] if answer.record_parts else 0
+
+
+def _record_row(
+    supplier_preview, index, record: gateway.PreviewRecord, *, part: int = 0
+) -> PreviewRecord:
     return PreviewRecord(
         supplier_preview=supplier_preview,
         index=index,
+        part=part,
+        orderable_through_api=record.can_order_through_api,
         sum_payment_fen=record.sum_payment_fen,
         sum_carriage_fen=record.sum_carriage_fen,
         sum_payment_no_carriage_fen=record.sum_payment_no_carriage_fen,

@@ -206,6 +206,22 @@ def line_delete(request, pk):
     )
 
 
+def import_summary(result) -> str:
+    """What an import did, each count with its own plural (Chinese has a single form)."""
+    return _("Imported: %(lines)s, %(raised)s, %(suppliers)s.") % {
+        "lines": ngettext("%(n)s new line", "%(n)s new lines", result.created)
+        % {"n": result.created},
+        "raised": ngettext(
+            "%(n)s line with a higher quantity",
+            "%(n)s lines with a higher quantity",
+            result.updated,
+        )
+        % {"n": result.updated},
+        "suppliers": ngettext("%(n)s new supplier", "%(n)s new suppliers", result.suppliers_created)
+        % {"n": result.suppliers_created},
+    }
+
+
 def cart_import(request):
     form = CartImportForm(request.POST or None, request.FILES or None)
     result = None
@@ -218,18 +234,7 @@ def cart_import(request):
             else:
                 result = cart.import_cart_lines(owner=request.user, rows=rows, errors=errors)
                 if result.ok:
-                    messages.success(
-                        request,
-                        _(
-                            "Imported: %(created)s new line(s), %(updated)s line(s) with a "
-                            "higher quantity, %(suppliers)s new supplier(s)."
-                        )
-                        % {
-                            "created": result.created,
-                            "updated": result.updated,
-                            "suppliers": result.suppliers_created,
-                        },
-                    )
+                    messages.success(request, import_summary(result))
                     return redirect("previews:cart")
     return render(
         request,

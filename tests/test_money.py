@@ -4,7 +4,14 @@ from decimal import Decimal
 
 import pytest
 
-from previews.money import allocate, fen_to_yuan, format_fen, unit_cost, yuan_to_fen
+from previews.money import (
+    allocate,
+    fen_to_yuan,
+    format_fen,
+    reconcile,
+    unit_cost,
+    yuan_to_fen,
+)
 
 
 @pytest.mark.parametrize(
@@ -56,3 +63,39 @@ def test_unit_cost():
     assert unit_cost(100, 3) == Decimal("0.33")
     with pytest.raises(ValueError):
         unit_cost(1, 0)
+
+
+@pytest.mark.parametrize(
+    ("figures", "discount", "unexplained"),
+    [
+        # the docs' worked example: nothing to explain
+        ({"goods_fen": 1321, "no_carriage_fen": 1321, "discount_fen": None, "carriage_fen": 350,
+          "additional_fee_fen": None, "total_fen": 1671}, 0, 0),
+        # discountFee taken after the goods subtotal (1688's documented reading)
+        ({"goods_fen": 10000, "no_carriage_fen": 10000, "discount_fen": 500, "carriage_fen": 350,
+          "additional_fee_fen": None, "total_fen": 9850}, 500, 0),
+        # discountFee already netted inside sumPaymentNoCarriage: not taken twice
+        ({"goods_fen": 40000, "no_carriage_fen": 38000, "discount_fen": 2000, "carriage_fen": 0,
+          "additional_fee_fen": None, "total_fen": 38000}, 2000, 0),
+        # a shop promotion inside the subtotal and a coupon after it
+        ({"goods_fen": 40000, "no_carriage_fen": 38000, "discount_fen": 500, "carriage_fen": 0,
+          "additional_fee_fen": None, "total_fen": 37500}, 2500, 0),
+        # other fees, then figures that do not add up: the rest is shown, never hidden
+        ({"goods_fen": 1000, "no_carriage_fen": 1000, "discount_fen": None, "carriage_fen": 350,
+          "additional_fee_fen": 300, "total_fen": 1687}, 0, 37),
+    ],
+)  # fmt: skip
+def test_reconcile_always_adds_up(figures, discount, unexplained):
+    result = reconcile(**figures)
+    assert result.order_discount_fen == discount and result.unexplained_fen == unexplained
+    assert (
+        result.goods_fen - result.order_discount_fen + result.carriage_fen
+        + result.other_fees_fen + result.unexplained_fen == result.total_fen
+    )  # fmt: skip
+
+
+def test_reconcile_without_a_total_explains_nothing():
+    result = reconcile(goods_fen=1000, no_carriage_fen=None, discount_fen=100, carriage_fen=None,
+                       additional_fee_fen=None, total_fen=None)  # fmt: skip
+    assert result.order_discount_fen == 100
+    assert result.unexplained_fen is None and result.total_fen is None

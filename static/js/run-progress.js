@@ -4,7 +4,8 @@
   const progress = document.getElementById("run-progress");
   if (!progress || progress.dataset.finished === "true") return;
   const url = progress.dataset.statusUrl;
-  const badgeClass = { pending: "secondary", ok: "success", rejected: "danger", failed: "danger" };
+  // "ok" means answered, not orderable: the finished page's badge says whether it can be ordered.
+  const badgeClass = { pending: "secondary", ok: "info", rejected: "danger", failed: "danger" };
 
   async function poll() {
     try {
