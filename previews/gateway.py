@@ -432,6 +432,16 @@ def _redact_json(value: Any, secrets: Sequence[str]) -> Any:
     return value
 
 
+# C0 and C1 controls but tab and line breaks: PostgreSQL refuses a NUL in text, and an
+# escape sequence from a third party has no business in a page, a log or a spreadsheet.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Upstream text as it may be stored and shown: control characters become U+FFFD."""
+    return _CONTROL_CHARACTERS.sub("\ufffd", text)
+
+
 def redacted_body(text: str, secrets: Iterable[str]) -> str:
     """The body as it may be stored: credential fields blanked and credential values removed
     (inside each JSON string first, so the stored body stays valid JSON, then as text)."""
@@ -439,8 +449,9 @@ def redacted_body(text: str, secrets: Iterable[str]) -> str:
     try:
         document = json.loads(text, parse_float=Decimal)
     except ValueError:
-        cleaned = text
+        cleaned = printable(text)
     else:
+        # json.dumps writes control characters as \u00XX escapes, so the stored text holds none.
         cleaned = json.dumps(_redact_json(document, secrets), ensure_ascii=False, default=str)
     return redact(cleaned, secrets)[:_RAW_BODY_LIMIT]
 
@@ -471,7 +482,7 @@ def _text(value: Any, where: str) -> str | None:
         return None
     if isinstance(value, bool | dict | list):
         raise _Malformed(f"{where} should be text, got {type(value).__name__}")
-    return str(value)
+    return printable(str(value))
 
 
 def _bool(value: Any, where: str, default: bool = False) -> bool:
@@ -778,7 +789,7 @@ def _snippet(text: str, limit: int = 160) -> str:
     """A short, single-line excerpt of a body for a reason; markup reduced to its text."""
     if "<" in text and ">" in text:
         text = re.sub(r"<[^>]*>", " ", text)
-    flat = " ".join(text.split())
+    flat = " ".join(printable(text).split())
     return flat[:limit] + ("…" if len(flat) > limit else "")
 
 

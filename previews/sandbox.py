@@ -48,6 +48,8 @@ Conventions (also in the README, "The sandbox gateway"):
   | 961 | `code: 500` "系统繁忙,请稍后再试" (busy) on every call |
   | 962 | trickles: a normal answer, its body one byte every `--trickle` s (default 0.5) |
   | 963 | formulas: the line's `specId`, `message` and a promotion `text` start `=`, `@`, `+` |
+  | 964 | control characters: the line's `message` holds a NUL and an escape sequence |
+  | 965 | HTTP 502 whose plain-text body holds a NUL byte |
 
 * **Strict checks**: every `addressParam` field present and non-empty, quantity at least
   1, at most 50 lines, one seller, a known flow (empty = the sandbox picks `general`),
@@ -277,6 +279,8 @@ class Sandbox:
             return 500, "text/html", html
         if 951 in scenarios:
             return 429, "text/plain", b"Too Many Requests"
+        if 965 in scenarios:
+            return 502, "text/plain", b"upstream\x00 failed"
         if 953 in scenarios:
             return (
                 200,
@@ -470,6 +474,8 @@ class Sandbox:
             scenario = scenario_of(offer_id)
             if scenario == 963:
                 line["specId"], line["message"] = FORMULA_SPEC, FORMULA_MESSAGE
+            if scenario == 964:
+                line["message"] = "库存\u0000紧张\u001b[31m"
             if scenario == 904:
                 line["resultCode"] = "500_004"
                 line["message"] = (
