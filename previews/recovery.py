@@ -24,7 +24,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import Q
 from django.utils import timezone
 
 from . import services
@@ -45,17 +44,13 @@ def recover_runs() -> dict[str, int]:
     }
 
 
-def _abandoned(cutoff) -> Q:
-    # Rows from before heartbeats existed have none: their start counts instead.
-    return Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
-
-
 def requeue_abandoned_runs() -> tuple[int, int]:
     """Running runs whose execution stopped beating go back to the queue (dispatched again
     by `dispatch_waiting_runs`), or fail once they have been started too often.
     Returns (put back, failed)."""
     cutoff = timezone.now() - timedelta(seconds=settings.PREVIEW_WORKER_LOST_AFTER_SECONDS)
-    abandoned = PreviewRun.objects.filter(_abandoned(cutoff), status=PreviewRun.Status.RUNNING)
+    dead = services.abandoned_since(cutoff)
+    abandoned = PreviewRun.objects.filter(dead, status=PreviewRun.Status.RUNNING)
     requeued = failed = 0
     for run_id, token, executions in abandoned.values_list("pk", "worker_token", "executions"):
         if executions >= settings.PREVIEW_MAX_EXECUTIONS:
@@ -63,7 +58,7 @@ def requeue_abandoned_runs() -> tuple[int, int]:
             failed += 1
             continue
         requeued += PreviewRun.objects.filter(
-            _abandoned(cutoff), pk=run_id, status=PreviewRun.Status.RUNNING, worker_token=token
+            dead, pk=run_id, status=PreviewRun.Status.RUNNING, worker_token=token
         ).update(
             status=PreviewRun.Status.QUEUED,
             dispatched_at=None,

@@ -32,7 +32,7 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -326,14 +326,21 @@ def execute_run(*, run_id: int, config: gateway.GatewayConfig | None = None) -> 
 
 
 def claim_run(*, run_id: int, token: str) -> bool:
-    """Take a queued run for the execution named `token`; False if it is not queued.
+    """Take a run for the execution named `token`: a queued run, or one whose execution
+    died (no heartbeat for PREVIEW_WORKER_LOST_AFTER_SECONDS) and may be started again.
 
-    A run already running belongs to its execution (its heartbeat says it is alive; the
-    recovery puts a dead one back in the queue). Asking again with the same token answers
-    True, so a claim that committed before a dropped connection is not lost on retry.
+    A running run with a live heartbeat belongs to its execution: False. Asking again with
+    the same token answers True, so a claim that committed before a dropped connection is
+    not lost on retry.
     """
     now = timezone.now()
-    claimed = PreviewRun.objects.filter(pk=run_id, status=PreviewRun.Status.QUEUED).update(
+    lost = now - timedelta(seconds=settings.PREVIEW_WORKER_LOST_AFTER_SECONDS)
+    claimable = Q(status=PreviewRun.Status.QUEUED) | Q(
+        abandoned_since(lost),
+        status=PreviewRun.Status.RUNNING,
+        executions__lt=settings.PREVIEW_MAX_EXECUTIONS,
+    )
+    claimed = PreviewRun.objects.filter(claimable, pk=run_id).update(
         status=PreviewRun.Status.RUNNING,
         started_at=now,
         heartbeat_at=now,
@@ -345,6 +352,12 @@ def claim_run(*, run_id: int, token: str) -> bool:
             pk=run_id, status=PreviewRun.Status.RUNNING, worker_token=token
         ).exists()
     )
+
+
+def abandoned_since(cutoff) -> Q:
+    """Running runs whose execution has not beaten since `cutoff` (its worker died).
+    Rows from before heartbeats existed have none: their start counts instead."""
+    return Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
 
 
 def finish_run(*, run_id: int) -> bool:

@@ -21,7 +21,8 @@ def ping(token: str) -> dict:
 def execute_preview_run(run_id: int) -> None:
     """Preview every supplier of a run (acks late: redelivered if the worker process dies).
 
-    A delivery of a run that another delivery is executing, or has finished, does nothing.
+    A delivery of a run that another live execution is working on, or that is finished,
+    does nothing; one whose execution died (no heartbeat) takes it over.
     """
     try:
         services.execute_run(run_id=run_id)

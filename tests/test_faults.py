@@ -183,13 +183,13 @@ def wait_finished_on(server, database: str, run_id: int, timeout: float):
 
 def test_postgresql_restarting_mid_run_keeps_the_outcome(private_pg, private_pg_env, tmp_path):
     database = private_pg_env["TEST_DATABASE"]
-    with sandbox_process(latency=4) as slow_sandbox:
+    with sandbox_process(latency=6) as slow_sandbox:
         private_pg_env["DAJI_API_URL"] = slow_sandbox
         with celery_worker(private_pg_env, log=tmp_path / "worker.log"):
             run_id = run_django(private_pg_env, "tests.test_faults:start_run_in_child", SUPPLIERS)
             wait_until(lambda: run_state(private_pg, database, run_id)[0] == "running",
                        timeout=60, what="the run to start")  # fmt: skip
-            private_pg.restart()  # while every supplier's call is in flight (4 s each)
+            private_pg.restart()  # while every supplier's call is in flight (6 s each)
             status, suppliers, _records = run_state(private_pg, database, run_id)
             assert status == "running" and set(suppliers) == {"pending"}, "not mid-run"
             status, suppliers, records = wait_finished_on(private_pg, database, run_id, 60)

@@ -7,10 +7,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from previews import recovery
+from previews import recovery, services
 from previews.models import PreviewRun, SupplierPreview
 
 from .conftest import start_run
+from .services import sandbox_calls
+from .test_runs import sandbox_config
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -89,3 +91,20 @@ def test_opening_the_page_changes_nothing(running_run, buyer_client, settings):
     run.refresh_from_db()
     assert page.status_code == 200 and status["status"] == "running"
     assert run.status == "running"
+
+
+def test_a_delivery_refuses_a_run_another_execution_is_working_on(running_run, sandbox_url):
+    run = running_run(heartbeat=1, started=5)
+    before = sandbox_calls(sandbox_url)["total"]
+    services.execute_run(run_id=run.pk, config=sandbox_config(sandbox_url))
+    run.refresh_from_db()
+    assert sandbox_calls(sandbox_url)["total"] == before  # no gateway call
+    assert run.status == "running" and run.worker_token == "dead-host/1/x"
+
+
+def test_a_late_redelivery_takes_over_a_dead_workers_run(running_run, sandbox_url, settings):
+    run = running_run(heartbeat=settings.PREVIEW_WORKER_LOST_AFTER_SECONDS + 1, started=20)
+    services.execute_run(run_id=run.pk, config=sandbox_config(sandbox_url))
+    run.refresh_from_db()
+    assert run.status == "done" and run.executions == 2
+    assert SupplierPreview.objects.get(run=run).status == "ok"
