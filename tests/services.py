@@ -189,7 +189,10 @@ class PrivatePostgreSQL:
         self.data = self.folder / "data"
         self.as_user: list[str] = []
         if os.geteuid() == 0:  # initdb and postgres refuse to run as root
-            owner = pwd.getpwnam("postgres")
+            try:
+                owner = pwd.getpwnam("postgres")
+            except KeyError:
+                require_service("no `postgres` user to run a private PostgreSQL server as")
             os.chown(self.folder, owner.pw_uid, owner.pw_gid)
             self.as_user = ["runuser", "-u", "postgres", "--"]
 
