@@ -310,6 +310,9 @@ def execute_run(*, run_id: int, config: gateway.GatewayConfig | None = None) -> 
     )
     config = config or gateway_config()
     address = address_param(run.address_snapshot)
+    if not connection.in_atomic_block:
+        # Held idle through the calls, it would be dead after a database restart.
+        connection.close()
     with Heartbeat(run_id=run_id, token=token):
         if pending:
             workers = min(settings.PREVIEW_MAX_PARALLEL_CALLS, len(pending))

@@ -200,10 +200,11 @@ class PrivatePostgreSQL:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
 
     def _run(self, *command: str, timeout: float = 60) -> None:
-        subprocess.run(
-            [*self.as_user, *command], check=True, timeout=timeout,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
+        done = subprocess.run(
+            [*self.as_user, *command], timeout=timeout, capture_output=True, text=True
+        )
+        if done.returncode:
+            raise AssertionError(f"{command[0]} failed: {done.stderr[-2000:]}\n{self.log()}")
 
     def _pg_ctl(self, action: str, *options: str) -> None:
         self._run(str(self.bin / "pg_ctl"), action, "-D", str(self.data), "-w", "-t", "60",
