@@ -200,11 +200,14 @@ class PrivatePostgreSQL:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
 
     def _run(self, *command: str, timeout: float = 60) -> None:
-        done = subprocess.run(
-            [*self.as_user, *command], timeout=timeout, capture_output=True, text=True
-        )
+        # Output to a file, not a pipe: a server started by pg_ctl would hold a pipe open.
+        output = self.folder / "commands.log"
+        with open(output, "ab") as sink:
+            done = subprocess.run(
+                [*self.as_user, *command], timeout=timeout, stdout=sink, stderr=sink
+            )
         if done.returncode:
-            raise AssertionError(f"{command[0]} failed: {done.stderr[-2000:]}\n{self.log()}")
+            raise AssertionError(f"{command[0]} failed: {output.read_text()[-2000:]}")
 
     def _pg_ctl(self, action: str, *options: str) -> None:
         self._run(str(self.bin / "pg_ctl"), action, "-D", str(self.data), "-w", "-t", "60",
@@ -219,7 +222,7 @@ class PrivatePostgreSQL:
 
     def restart(self) -> None:
         """A fast restart: every open connection is cut, as in a real database restart."""
-        self._pg_ctl("restart", "-m", "fast")
+        self._pg_ctl("restart", "-m", "fast", "-l", str(self.folder / "server.log"))
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
