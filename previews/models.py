@@ -251,6 +251,11 @@ class PreviewRun(models.Model):
     dispatched_at = models.DateTimeField(_("sent to the workers"), null=True, blank=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # The execution that owns a running run: one delivery at a time works on it, touching
+    # `heartbeat_at` while it does; a run left untouched is taken back by the recovery.
+    worker_token = models.CharField(_("executed by"), max_length=120, blank=True)
+    heartbeat_at = models.DateTimeField(_("last sign of its worker"), null=True, blank=True)
+    executions = models.PositiveSmallIntegerField(_("times started"), default=0)
 
     class Meta:
         verbose_name = _("preview run")

@@ -560,7 +560,35 @@ class Sandbox:
         }
 
 
+class CallLog:
+    """How many preview calls the sandbox received, per offer: `GET /calls` answers it, so
+    a test can prove how often the product called the gateway."""
+
+    PATH = "/calls"
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.total = 0
+        self.by_offer: dict[str, int] = {}
+
+    def count(self, raw: bytes) -> None:
+        try:
+            offers = {str(c["offerId"]) for c in json.loads(raw)["cargoParamList"]}
+        except (ValueError, KeyError, TypeError):
+            offers = set()
+        with self._lock:
+            self.total += 1
+            for offer in offers:
+                self.by_offer[offer] = self.by_offer.get(offer, 0) + 1
+
+    def as_json(self) -> bytes:
+        with self._lock:
+            return json.dumps({"total": self.total, "by_offer": self.by_offer}).encode()
+
+
 def make_handler(sandbox: Sandbox):
+    calls = CallLog()
+
     class Handler(BaseHTTPRequestHandler):
         server_version = "daji-sandbox/1"
         protocol_version = "HTTP/1.1"
@@ -571,11 +599,15 @@ def make_handler(sandbox: Sandbox):
             if self.path.split("?")[0] != PREVIEW_PATH:
                 self.send(404, "application/json", b'{"code":404,"message":"not found"}')
                 return
+            calls.count(raw)
             if sandbox.latency:
                 time.sleep(sandbox.latency)
             self.send(*sandbox.answer(raw))
 
         def do_GET(self):
+            if self.path == CallLog.PATH:
+                self.send(200, "application/json", calls.as_json())
+                return
             text = (__doc__ or "").encode()
             self.send(200, "text/plain; charset=utf-8", text)
 

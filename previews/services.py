@@ -1,10 +1,12 @@
 """Use cases of preview runs: start one, send it to the workers, execute it, store answers.
 
 A run snapshots the address and the lines, grouped by supplier, in one transaction. After
-commit it is sent to the broker; if the broker is down it stays queued and unsent, and is
-sent again later (`dispatch_waiting_runs`). The worker calls the gateway for every
-supplier at once and stores each answer under a lock, so a duplicate delivery stores
-nothing twice.
+commit it is sent to the broker, once: the send is claimed in the database first. If the
+broker is down it stays queued and unsent, and the workers' recovery schedule sends it
+later (`dispatch_waiting_runs`, see recovery.py). One delivery at a time executes a run
+(claimed with an owner token, kept alive by a heartbeat); it calls the gateway for every
+supplier at once and stores each answer under a lock, so nothing is stored twice. Writes
+after the calls survive a dropped database connection: they are retried.
 """
 
 from __future__ import annotations
@@ -12,14 +14,25 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import socket
+import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -218,29 +231,40 @@ def _create_run(
 
 
 def dispatch_run(*, run_id: int) -> bool:
-    """Send a run to the workers. If the broker cannot be reached the run stays unsent."""
+    """Send a queued run to the workers once, however many callers try at the same moment.
+
+    The send is claimed first by a conditional UPDATE (queued and not yet sent): of
+    concurrent callers exactly one publishes the task. If the broker cannot be reached the
+    claim is given back, so the run stays waiting for the recovery schedule. Returns False
+    only then; True when the run is sent (by this call or an earlier one) or not waiting.
+    """
     from .tasks import execute_preview_run
 
+    claimed_at = timezone.now()
+    claimed = PreviewRun.objects.filter(
+        pk=run_id, status=PreviewRun.Status.QUEUED, dispatched_at__isnull=True
+    ).update(dispatched_at=claimed_at)
+    if not claimed:
+        return True
     try:
         execute_preview_run.apply_async(args=[run_id], retry=False)
     except Exception as problem:  # kombu raises several kinds when the broker is away
         logger.warning("run %s not sent, the broker is unreachable: %s", run_id, problem)
+        PreviewRun.objects.filter(pk=run_id, dispatched_at=claimed_at).update(dispatched_at=None)
         return False
-    PreviewRun.objects.filter(pk=run_id, dispatched_at__isnull=True).update(
-        dispatched_at=timezone.now()
-    )
     return True
 
 
-def dispatch_waiting_runs(*, owner=None, older_than: timedelta = timedelta(seconds=3)) -> int:
-    """Send again the runs that were saved while the broker was down. Returns how many went."""
+def dispatch_waiting_runs(*, older_than: timedelta = timedelta(seconds=3)) -> int:
+    """Send the runs that were saved while the broker was down. Returns how many went.
+
+    Runs younger than `older_than` are left to the request that saved them.
+    """
     waiting = PreviewRun.objects.filter(
         status=PreviewRun.Status.QUEUED,
         dispatched_at__isnull=True,
         created_at__lte=timezone.now() - older_than,
-    )
-    if owner is not None:
-        waiting = waiting.filter(owner=owner)
+    ).order_by("created_at", "pk")
     sent = 0
     for run_id in waiting.values_list("pk", flat=True):
         if not dispatch_run(run_id=run_id):
@@ -273,27 +297,136 @@ def address_param(snapshot: dict) -> gateway.Address:
 def execute_run(*, run_id: int, config: gateway.GatewayConfig | None = None) -> None:
     """Preview every supplier of a run that has no answer yet, all at once, and finish it.
 
-    Safe to call twice: a finished run is left alone, and a supplier already answered is
-    not asked again.
+    Safe to deliver twice: only the delivery that claims the queued run executes it (a
+    duplicate exits without calling the gateway), a finished run is left alone, and a
+    supplier already answered is not asked again. Database writes are retried when the
+    connection drops, so a run whose answers are stored ends done.
     """
-    claimed = PreviewRun.objects.filter(
-        pk=run_id, status__in=[PreviewRun.Status.QUEUED, PreviewRun.Status.RUNNING]
-    ).update(status=PreviewRun.Status.RUNNING, started_at=timezone.now())
-    if not claimed:
-        logger.info("run %s is finished or gone: nothing to do", run_id)
+    token = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:12]}"
+    if not with_database_retry(lambda: claim_run(run_id=run_id, token=token), "claim"):
+        logger.info("run %s is finished, gone or executed by another delivery: skipped", run_id)
         return
-    run = PreviewRun.objects.get(pk=run_id)
-    pending = list(run.suppliers.filter(status=SupplierPreview.Status.PENDING))
+    run = with_database_retry(lambda: PreviewRun.objects.get(pk=run_id), "read the run")
+    pending = with_database_retry(
+        lambda: list(run.suppliers.filter(status=SupplierPreview.Status.PENDING)), "read suppliers"
+    )
     config = config or gateway_config()
     address = address_param(run.address_snapshot)
-    if pending:
-        workers = min(settings.PREVIEW_MAX_PARALLEL_CALLS, len(pending))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"run{run_id}") as pool:
-            for supplier_preview in pending:
-                pool.submit(_preview_supplier, supplier_preview, address, run.flow, config)
-    PreviewRun.objects.filter(pk=run_id, status=PreviewRun.Status.RUNNING).update(
-        status=PreviewRun.Status.DONE, finished_at=timezone.now()
+    if not connection.in_atomic_block:
+        # Held idle through the calls, it would be dead after a database restart.
+        connection.close()
+    with Heartbeat(run_id=run_id, token=token):
+        if pending:
+            workers = min(settings.PREVIEW_MAX_PARALLEL_CALLS, len(pending))
+            with ThreadPoolExecutor(workers, thread_name_prefix=f"run{run_id}") as pool:
+                futures = [
+                    pool.submit(_preview_supplier, supplier_preview, address, run.flow, config)
+                    for supplier_preview in pending
+                ]
+            for future in futures:
+                # An answer that could not be stored (the database stayed away) ends this
+                # execution here; the run stays running and the recovery resumes it.
+                future.result()
+    with_database_retry(lambda: finish_run(run_id=run_id), "finish")
+
+
+def claim_run(*, run_id: int, token: str) -> bool:
+    """Take a run for the execution named `token`: a queued run, or one whose execution
+    died (no heartbeat for PREVIEW_WORKER_LOST_AFTER_SECONDS) and may be started again.
+
+    A running run with a live heartbeat belongs to its execution: False. Asking again with
+    the same token answers True, so a claim that committed before a dropped connection is
+    not lost on retry.
+    """
+    now = timezone.now()
+    lost = now - timedelta(seconds=settings.PREVIEW_WORKER_LOST_AFTER_SECONDS)
+    claimable = Q(status=PreviewRun.Status.QUEUED) | Q(
+        abandoned_since(lost),
+        status=PreviewRun.Status.RUNNING,
+        executions__lt=settings.PREVIEW_MAX_EXECUTIONS,
     )
+    claimed = PreviewRun.objects.filter(claimable, pk=run_id).update(
+        status=PreviewRun.Status.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        worker_token=token,
+        executions=F("executions") + 1,
+    )
+    return bool(claimed) or (
+        PreviewRun.objects.filter(
+            pk=run_id, status=PreviewRun.Status.RUNNING, worker_token=token
+        ).exists()
+    )
+
+
+def abandoned_since(cutoff) -> Q:
+    """Running runs whose execution has not beaten since `cutoff` (its worker died).
+    Rows from before heartbeats existed have none: their start counts instead."""
+    return Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+
+
+def finish_run(*, run_id: int) -> bool:
+    """Mark a run done if every supplier has an outcome. Idempotent: False if it is
+    already finished or still has suppliers waiting."""
+    waiting = SupplierPreview.objects.filter(
+        run_id=OuterRef("pk"), status=SupplierPreview.Status.PENDING
+    )
+    return bool(
+        PreviewRun.objects.filter(
+            ~Exists(waiting),
+            pk=run_id,
+            status__in=[PreviewRun.Status.QUEUED, PreviewRun.Status.RUNNING],
+        ).update(status=PreviewRun.Status.DONE, finished_at=timezone.now(), worker_token="")
+    )
+
+
+class Heartbeat:
+    """While a run executes, touch it every PREVIEW_HEARTBEAT_SECONDS from a thread of its
+    own, so the recovery can tell a live execution from a dead worker's."""
+
+    def __init__(self, *, run_id: int, token: str):
+        self.run_id, self.token = run_id, token
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"run{run_id}-heartbeat")
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc):
+        self._stopping.set()
+        self._thread.join(timeout=10)
+
+    def _beat(self) -> None:
+        while not self._stopping.wait(settings.PREVIEW_HEARTBEAT_SECONDS):
+            try:
+                PreviewRun.objects.filter(
+                    pk=self.run_id, status=PreviewRun.Status.RUNNING, worker_token=self.token
+                ).update(heartbeat_at=timezone.now())
+            except DatabaseError as problem:  # the next beat tries again
+                logger.warning("run %s: heartbeat not stored: %s", self.run_id, problem)
+            finally:
+                connection.close()
+
+
+# A database restart (PostgreSQL comes back in a second or two) or a busy SQLite file
+# must not lose an answer already paid for: idempotent writes are retried for ~16 s.
+DATABASE_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def with_database_retry[T](operation: Callable[[], T], what: str) -> T:
+    """Run an idempotent database `operation`; on a lost connection, close it and retry
+    with a growing pause. Inside a transaction the error is raised at once."""
+    for delay in (*DATABASE_RETRY_DELAYS, None):
+        try:
+            return operation()
+        except (OperationalError, InterfaceError) as problem:
+            if delay is None or connection.in_atomic_block:
+                raise
+            logger.warning("%s: database unavailable (%s); retrying in %s s", what, problem, delay)
+            connection.close()
+            time.sleep(delay)
+    raise AssertionError("unreachable")
 
 
 def _preview_supplier(
@@ -302,29 +435,52 @@ def _preview_supplier(
     flow: str,
     config: gateway.GatewayConfig,
 ) -> None:
-    """One supplier's call and its storage, in a worker thread with its own DB connection."""
+    """One supplier's call and its storage, in a worker thread with its own DB connection
+    (closed at the end: the pool's threads are reused, and a connection left open across
+    a database restart would be dead)."""
     cargo = [
         gateway.Cargo(offer_id=line["offer_id"], spec_id=line["spec_id"], quantity=line["quantity"])
         for line in supplier_preview.requested_lines
     ]
     started = time.monotonic()
     try:
-        answer = gateway.preview_order(config, address=address, cargo=cargo, flow=flow)
-    except gateway.GatewayError as error:
-        record_failure(supplier_preview_id=supplier_preview.pk, error=error)
-    except Exception as problem:  # a bug must not leave the supplier pending
-        logger.exception("preview of supplier %s crashed", supplier_preview.pk)
-        error = gateway.GatewayError(
-            gateway.ErrorKind.MALFORMED,
-            _("The preview failed unexpectedly (%(kind)s).") % {"kind": type(problem).__name__},
-            retryable=False,
-        )
-        error.duration = time.monotonic() - started
-        record_failure(supplier_preview_id=supplier_preview.pk, error=error)
-    else:
-        record_answer(supplier_preview_id=supplier_preview.pk, answer=answer)
+        try:
+            answer = gateway.preview_order(config, address=address, cargo=cargo, flow=flow)
+        except gateway.GatewayError as error:
+            _store_failure(supplier_preview.pk, error)
+        except Exception as problem:  # a bug must not leave the supplier pending
+            logger.exception("preview of supplier %s crashed", supplier_preview.pk)
+            _store_failure(supplier_preview.pk, _crash(problem, started))
+        else:
+            try:
+                with_database_retry(
+                    lambda: record_answer(supplier_preview_id=supplier_preview.pk, answer=answer),
+                    f"store supplier {supplier_preview.pk}",
+                )
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception as problem:  # an answer the storage cannot take
+                logger.exception("storing supplier %s crashed", supplier_preview.pk)
+                _store_failure(supplier_preview.pk, _crash(problem, started))
     finally:
         connection.close()
+
+
+def _crash(problem: Exception, started: float) -> gateway.GatewayError:
+    error = gateway.GatewayError(
+        gateway.ErrorKind.MALFORMED,
+        _("The preview failed unexpectedly (%(kind)s).") % {"kind": type(problem).__name__},
+        retryable=False,
+    )
+    error.duration = time.monotonic() - started
+    return error
+
+
+def _store_failure(supplier_preview_id: int, error: gateway.GatewayError) -> None:
+    with_database_retry(
+        lambda: record_failure(supplier_preview_id=supplier_preview_id, error=error),
+        f"store supplier {supplier_preview_id}",
+    )
 
 
 @transaction.atomic
@@ -482,16 +638,3 @@ def fail_run(*, run_id: int, kind: str) -> None:
             failure_kind=kind,
             finished_at=now,
         )
-
-
-def sweep_stale_runs(*, run_ids: Sequence[int] | None = None) -> int:
-    """Fail the runs still "running" long after any worker could be on them (it died)."""
-    cutoff = timezone.now() - timedelta(seconds=settings.PREVIEW_STALE_AFTER_SECONDS)
-    stale = PreviewRun.objects.filter(status=PreviewRun.Status.RUNNING, started_at__lt=cutoff)
-    if run_ids is not None:
-        stale = stale.filter(pk__in=run_ids)
-    swept = 0
-    for run_id in stale.values_list("pk", flat=True):
-        fail_run(run_id=run_id, kind="worker_lost")
-        swept += 1
-    return swept

@@ -1,17 +1,14 @@
 """Celery entry points: thin, they take ids and call services."""
 
-import logging
 import os
 import socket
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import worker_ready
+from celery.signals import worker_ready, worker_shutdown
 from django import db
 
-from . import services
-
-logger = logging.getLogger(__name__)
+from . import recovery, services
 
 
 @shared_task(name="previews.ping", ignore_result=False)
@@ -22,21 +19,32 @@ def ping(token: str) -> dict:
 
 @shared_task(name="previews.execute_preview_run")
 def execute_preview_run(run_id: int) -> None:
-    """Preview every supplier of a run (acks late: redelivered if the worker dies)."""
+    """Preview every supplier of a run (acks late: redelivered if the worker process dies).
+
+    A delivery of a run that another live execution is working on, or that is finished,
+    does nothing; one whose execution died (no heartbeat) takes it over.
+    """
     try:
         services.execute_run(run_id=run_id)
     except SoftTimeLimitExceeded:
         services.fail_run(run_id=run_id, kind="time_limit")
 
 
+_timer: recovery.RecoveryTimer | None = None
+
+
 @worker_ready.connect
-def _recover_on_start(**_kwargs):
-    """A worker coming up ends runs left by a dead worker and sends runs the broker missed."""
-    try:
-        swept = services.sweep_stale_runs()
-        sent = services.dispatch_waiting_runs()
-    finally:
-        # Pool processes forked later must not inherit this process's connections.
-        db.connections.close_all()
-    if swept or sent:
-        logger.info("worker start: %d stale run(s) failed, %d waiting run(s) sent", swept, sent)
+def _start_recovery(**_kwargs):
+    """Every worker recovers runs on a schedule: it sends runs the broker missed and takes
+    back runs whose worker died, whether or not anyone opens a page (see recovery.py)."""
+    global _timer
+    # Pool processes forked later must not inherit this process's connections.
+    db.connections.close_all()
+    _timer = recovery.RecoveryTimer()
+    _timer.start()
+
+
+@worker_shutdown.connect
+def _stop_recovery(**_kwargs):
+    if _timer is not None:
+        _timer.stop()

@@ -249,8 +249,9 @@ LOGGING = {
     "loggers": {"urllib3": {"level": "WARNING"}},
 }
 
-# Preview runs: how many gateway calls one run makes at once, and when a run that shows
-# "running" is taken for dead (its worker was killed): past the hard time limit.
+# Preview runs: how many gateway calls one run makes at once, and how long one execution
+# may work on a run before it is failed as overdue: past the hard time limit (the threads
+# pool of the embedded broker has no time limit of its own).
 PREVIEW_MAX_PARALLEL_CALLS = read_positive_int("PREVIEW_MAX_PARALLEL_CALLS", 20)
 PREVIEW_STALE_AFTER_SECONDS = CELERY_TASK_TIME_LIMIT + 30
 # A quote older than this is marked stale wherever it appears (prices and stock move).
@@ -264,3 +265,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default (2.5 MB), stated
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000  # Django's default, stated
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # a bigger upload is spooled to a temporary file
 IMPORT_MAX_ROWS = read_positive_int("IMPORT_MAX_ROWS", 10_000)
+
+# --- Run recovery (issue #10: runs claimed once, recovered on a schedule) ---
+# Every worker process, when it starts and then every PREVIEW_RECOVERY_INTERVAL seconds,
+# sends the runs saved while the broker was down and takes back the runs of a dead worker
+# (previews/recovery.py); no page view and no beat process is needed. An executing run is
+# touched every PREVIEW_HEARTBEAT_SECONDS; one untouched for four beats is taken for dead
+# and put back in the queue (a worker that comes back resumes it), at most
+# PREVIEW_MAX_EXECUTIONS starts per run. With the defaults a waiting or orphaned run is
+# picked up within 5 s of the broker coming back, 12-17 s after its worker died.
+PREVIEW_RECOVERY_INTERVAL = read_positive_float("PREVIEW_RECOVERY_INTERVAL", 5.0)
+PREVIEW_HEARTBEAT_SECONDS = read_positive_float("PREVIEW_HEARTBEAT_SECONDS", 3.0)
+PREVIEW_WORKER_LOST_AFTER_SECONDS = 4 * PREVIEW_HEARTBEAT_SECONDS
+PREVIEW_MAX_EXECUTIONS = 3

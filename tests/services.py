@@ -184,3 +184,130 @@ def web_server(env: dict[str, str], *, log: Path):
     finally:
         stop_process_group(process)
         log_file.close()
+
+
+def sandbox_calls(url: str) -> dict:
+    """How many preview calls the sandbox received: {"total": n, "by_offer": {offer: n}}."""
+    import requests
+
+    return requests.get(f"{url}/calls", timeout=5).json()
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+POSTGRESQL_BINARIES = "/usr/lib/postgresql"
+
+
+def postgresql_bin() -> Path:
+    """The newest PostgreSQL server binaries on this machine (Debian's layout)."""
+    found = sorted(Path(POSTGRESQL_BINARIES).glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    if not found:
+        require_service(f"no PostgreSQL server binaries under {POSTGRESQL_BINARIES}")
+    return found[-1].parent
+
+
+class PrivatePostgreSQL:
+    """A PostgreSQL server of the test's own, on a free port in a temporary folder, with
+    trust authentication; the test may stop, start and restart it at will (the shared
+    cluster others use is never touched). As root, the server runs as `postgres`."""
+
+    def __init__(self):
+        import pwd
+        import tempfile
+
+        self.bin = postgresql_bin()
+        self.port = free_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="private-pg-"))
+        self.data = self.folder / "data"
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:  # initdb and postgres refuse to run as root
+            try:
+                owner = pwd.getpwnam("postgres")
+            except KeyError:
+                require_service("no `postgres` user to run a private PostgreSQL server as")
+            os.chown(self.folder, owner.pw_uid, owner.pw_gid)
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+
+    def url(self, database: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _run(self, *command: str, timeout: float = 60) -> None:
+        # Output to a file, not a pipe: a server started by pg_ctl would hold a pipe open.
+        output = self.folder / "commands.log"
+        with open(output, "ab") as sink:
+            done = subprocess.run(
+                [*self.as_user, *command], timeout=timeout, stdout=sink, stderr=sink
+            )
+        if done.returncode:
+            raise AssertionError(f"{command[0]} failed: {output.read_text()[-2000:]}")
+
+    def _pg_ctl(self, action: str, *options: str) -> None:
+        self._run(str(self.bin / "pg_ctl"), action, "-D", str(self.data), "-w", "-t", "60",
+                  *options)  # fmt: skip
+
+    def init(self) -> None:
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres",
+                  "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync")  # fmt: skip
+        server_options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+                          "-c fsync=off -c full_page_writes=off")  # fmt: skip
+        self._pg_ctl("start", "-l", str(self.folder / "server.log"), "-o", server_options)
+
+    def restart(self) -> None:
+        """A fast restart: every open connection is cut, as in a real database restart."""
+        self._pg_ctl("restart", "-m", "fast", "-l", str(self.folder / "server.log"))
+
+    def stop(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            self._pg_ctl("stop", "-m", "immediate")
+
+    def execute(self, database: str, sql: str, params=()) -> list[tuple]:
+        """One statement on a fresh connection (so it works across restarts)."""
+        import psycopg
+
+        with psycopg.connect(self.url(database), autocommit=True, connect_timeout=5) as conn:
+            cursor = conn.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
+
+    def log(self) -> str:
+        path = self.folder / "server.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def remove(self) -> None:
+        import shutil
+
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def private_postgresql():
+    """Start a `PrivatePostgreSQL`; stop and delete it at the end."""
+    server = PrivatePostgreSQL()
+    try:
+        server.init()
+        yield server
+    finally:
+        server.remove()
+
+
+def run_django(env: dict[str, str], function: str, *args) -> object:
+    """Call `function` ("module:name") in a child Python process with Django set up in
+    `env` (e.g. another DATABASE_URL); return what it returned, through JSON."""
+    import json
+
+    module, name = function.split(":")
+    code = (
+        "import json, sys, django; django.setup(); from importlib import import_module; "
+        f"result = getattr(import_module({module!r}), {name!r})(*json.loads(sys.argv[1])); "
+        "print('RESULT=' + json.dumps(result))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(list(args))],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    if done.returncode:
+        raise AssertionError(f"{function} failed in a child process:\n{done.stderr[-3000:]}")
+    line = next(x for x in reversed(done.stdout.splitlines()) if x.startswith("RESULT="))
+    return json.loads(line.removeprefix("RESULT="))
