@@ -203,7 +203,8 @@ def expected_quantity(text: str) -> int | None:
 @given(quantity=quantity_text)
 def test_line_form_and_import_apply_one_quantity_rule(buyer, quantity):
     form = CartLineForm({"offer": "42", "quantity": quantity, "new_supplier": "A"}, owner=buyer)
-    rows, errors = parse_cart_rows(f'42,,"{quantity}",A')
+    quoted = quantity.replace('"', '""')  # CSV's own escape, so the cell holds `quantity`
+    rows, errors = parse_cart_rows(f'42,,"{quoted}",A')
     expected = expected_quantity(quantity)
     if expected is None:
         assert not form.is_valid() and explained(form.errors)
