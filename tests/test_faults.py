@@ -13,7 +13,7 @@ from django.db import connection
 from previews.models import PreviewRecord, PreviewRun, SupplierPreview
 
 from .conftest import start_run, wait_for_status
-from .services import (
+from .processes import (
     celery_worker,
     child_database_url,
     child_env,

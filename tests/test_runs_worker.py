@@ -16,7 +16,7 @@ from previews.models import PreviewLine, PreviewRecord, PreviewRun, SupplierPrev
 from previews.tasks import execute_preview_run
 
 from .conftest import start_run, wait_for_status
-from .services import (
+from .processes import (
     celery_worker,
     stop_process_group,
     wait_until,
