@@ -33,6 +33,7 @@ FLOW_FLAG_LENGTH = 30  # PreviewRecord.flow_flag
 TRACE_ID_LENGTH = 200  # SupplierPreview.trace_id
 PROMOTION_ID_LENGTH = 200  # PreviewPromotion.promotion_id
 PROMOTION_TEXT_LENGTH = 500  # PreviewPromotion.text
+ANSWER_SPEC_ID_LENGTH = 64  # PreviewLine.spec_id, as the gateway echoes it
 
 
 def grouped(number: int) -> str:

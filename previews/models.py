@@ -425,7 +425,7 @@ class PreviewLine(models.Model):
     record = models.ForeignKey(PreviewRecord, on_delete=models.CASCADE, related_name="lines")
     index = models.PositiveIntegerField()
     offer_id = models.PositiveBigIntegerField(null=True)
-    spec_id = models.CharField(max_length=64, blank=True)
+    spec_id = models.CharField(max_length=limits.ANSWER_SPEC_ID_LENGTH, blank=True)
     sku_id = models.PositiveBigIntegerField(null=True)
     quantity = models.PositiveIntegerField(null=True)
     final_unit_price_fen = models.BigIntegerField(null=True)

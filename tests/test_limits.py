@@ -6,7 +6,14 @@ from django.utils import translation
 
 from previews import limits
 from previews.imports import TEXT_LIMITS, parse_cart_rows
-from previews.models import CartLine, PreviewPromotion, PreviewRecord, Supplier, SupplierPreview
+from previews.models import (
+    CartLine,
+    PreviewLine,
+    PreviewPromotion,
+    PreviewRecord,
+    Supplier,
+    SupplierPreview,
+)
 from previews.validators import QUANTITY_HELP, SPEC_ID_HELP, normalize_spec_id
 
 SPEC = "594b40c111b019af610a0078e4316373"
@@ -27,6 +34,7 @@ def test_the_columns_and_constraints_are_the_limits():
         (PreviewRecord, "flow_flag", limits.FLOW_FLAG_LENGTH),
         (PreviewPromotion, "promotion_id", limits.PROMOTION_ID_LENGTH),
         (PreviewPromotion, "text", limits.PROMOTION_TEXT_LENGTH),
+        (PreviewLine, "spec_id", limits.ANSWER_SPEC_ID_LENGTH),
     ]
     for model, name, limit in gateway_columns:
         assert model._meta.get_field(name).max_length == limit, (model, name)
