@@ -32,7 +32,7 @@ from django.test import Client  # noqa: E402
 
 from previews import services  # noqa: E402
 from previews.models import CartLine, PreviewRun, Supplier  # noqa: E402
-from tests.services import (  # noqa: E402
+from tests.processes import (  # noqa: E402
     celery_worker,
     child_database_url,
     child_env,

@@ -22,7 +22,7 @@ from django.conf import settings  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from previews.models import CartLine, PreviewRun, Supplier  # noqa: E402
-from tests.services import celery_worker, child_database_url, child_env, sandbox_process  # noqa: E402
+from tests.processes import celery_worker, child_database_url, child_env, sandbox_process  # noqa: E402
 
 
 def stock_cart(user, suppliers: int) -> list[CartLine]:

@@ -11,7 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .imports import CartRow, RowError
-from .models import MAX_QUANTITY, CartLine, ShippingAddress, Supplier
+from .limits import MAX_QUANTITY
+from .models import CartLine, ShippingAddress, Supplier
+from .validators import QUANTITY_RANGE, normalize_spec_id
 
 
 @transaction.atomic
@@ -55,9 +57,9 @@ def add_cart_line(
     """Add an offer to the cart; if the same offer and spec is there, raise its quantity.
 
     Returns the line and whether it was created. Raises ValidationError when the merged
-    quantity would pass 99,999.
+    quantity would pass MAX_QUANTITY.
     """
-    spec_id = (spec_id or "").lower()
+    spec_id = normalize_spec_id(spec_id)
     for _attempt in range(2):  # a concurrent insert of the same line: retry as an update
         try:
             with transaction.atomic():
@@ -81,9 +83,9 @@ def add_cart_line(
                     raise ValidationError(
                         _(
                             "This offer is already in your cart with quantity %(have)s; "
-                            "adding %(add)s would pass 99,999."
+                            "adding %(add)s would pass %(max)s."
                         )
-                        % {"have": existing.quantity, "add": quantity}
+                        % {**QUANTITY_RANGE, "have": existing.quantity, "add": quantity}
                     )
                 CartLine.objects.filter(pk=existing.pk).update(quantity=F("quantity") + quantity)
                 existing.refresh_from_db()
@@ -198,8 +200,8 @@ def import_cart_lines(*, owner, rows: list[CartRow], errors: list[RowError]) -> 
             problems.append(
                 RowError(
                     entry["row"].row_number,
-                    _("the quantity of offer %(offer)s would reach %(total)s, above 99,999")
-                    % {"offer": key[0], "total": have + entry["quantity"]},
+                    _("the quantity of offer %(offer)s would reach %(total)s, above %(max)s")
+                    % {**QUANTITY_RANGE, "offer": key[0], "total": have + entry["quantity"]},
                 )
             )
     if problems:

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
+from typing import Any, NamedTuple
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
-from .breakdown import RunBreakdown, SupplierView
+from .breakdown import LineView, RecordView, RunBreakdown, SupplierView
 from .money import fen_to_yuan
-
-MONEY_COLUMNS = (7, 8, 9, 10)  # 0-based: unit price, amount, landed unit cost, total
 
 # Text a spreadsheet would take for a formula (OWASP "CSV injection"): = + - @, tab and
 # carriage return; also their full-width forms, which Chinese input methods type and
@@ -45,17 +49,96 @@ def _yuan(fen: int | None) -> Decimal | None:
     return None if fen is None else fen_to_yuan(fen)
 
 
+class Kind(StrEnum):
+    """What a column holds, which decides how a spreadsheet shows it."""
+
+    TEXT = "text"
+    INT = "int"
+    MONEY = "money"  # yuan as Decimal, to the fen
+
+
+NUMBER_FORMATS = {Kind.MONEY: "#,##0.00"}  # other kinds keep the spreadsheet's default
+
+
+class LineRow(NamedTuple):
+    """What a line's row is read from."""
+
+    supplier: SupplierView
+    record: RecordView
+    line: LineView
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the export: its header, its width in the XLSX, what it holds, and
+    how a line's row fills it (`line`). The other rows (a supplier's totals block, a
+    supplier without an answer, the grand total) fill it by `key`."""
+
+    key: str
+    header: Promise
+    width: int
+    kind: Kind
+    line: Callable[[LineRow], Any]
+
+
+def _promotions(row: LineRow) -> str:
+    return "; ".join(f"{p.text} ({fen_to_yuan(p.discount_fen or 0)})" for p in row.line.promotions)
+
+
+COLUMNS = (
+    Column("supplier", _lazy("Supplier"), 18, Kind.TEXT, lambda r: r.supplier.name),
+    Column("status", _lazy("Status"), 12, Kind.TEXT, lambda r: r.supplier.badge_label),
+    Column("order", _lazy("Order"), 6, Kind.INT, lambda r: r.record.index + 1),
+    Column("offer", _lazy("Offer"), 15, Kind.INT, lambda r: r.line.offer_id),
+    Column("spec_id", _lazy("Spec id"), 34, Kind.TEXT, lambda r: r.line.spec_id),
+    Column("title", _lazy("Title"), 24, Kind.TEXT, lambda r: r.line.title),
+    Column("quantity", _lazy("Quantity"), 9, Kind.INT, lambda r: r.line.quantity),
+    Column(
+        "unit_price",
+        _lazy("Unit price (¥)"),
+        12,
+        Kind.MONEY,
+        lambda r: _yuan(r.line.unit_price_fen),
+    ),
+    Column("amount", _lazy("Amount (¥)"), 12, Kind.MONEY, lambda r: _yuan(r.line.amount_fen)),
+    Column(
+        "landed_unit_cost",
+        _lazy("Landed unit cost (¥)"),
+        14,
+        Kind.MONEY,
+        lambda r: r.line.landed_unit_cost,
+    ),
+    # A line's landed total; in the other rows, the row's figure.
+    Column("total", _lazy("Total (¥)"), 12, Kind.MONEY, lambda r: _yuan(r.line.landed_total_fen)),
+    Column("promotions", _lazy("Promotions"), 30, Kind.TEXT, _promotions),
+    Column("problems", _lazy("Problems"), 40, Kind.TEXT, lambda r: "; ".join(r.line.problems)),
+)
+KEYS = frozenset(column.key for column in COLUMNS)
+
+
 def header() -> list[str]:
-    return [
-        _("Supplier"), _("Status"), _("Order"), _("Offer"), _("Spec id"), _("Title"),
-        _("Quantity"), _("Unit price (¥)"), _("Amount (¥)"), _("Landed unit cost (¥)"),
-        _("Total (¥)"), _("Promotions"), _("Problems"),
-    ]  # fmt: skip
+    return [str(column.header) for column in COLUMNS]
 
 
-def _summary_row(supplier: SupplierView, label: str, fen: int | None, note: str = "") -> list:
-    return [supplier.name, label, None, None, None, None, None, None, None, None, _yuan(fen),
-            note, ""]  # fmt: skip
+def _line_row(row: LineRow) -> list:
+    return [column.line(row) for column in COLUMNS]
+
+
+def _row(**cells) -> list:
+    """A row that is not a line's: the named cells, the others empty (None)."""
+    unknown = set(cells) - KEYS
+    if unknown:
+        raise KeyError(f"no export column {sorted(unknown)}")
+    return [cells.get(column.key) for column in COLUMNS]
+
+
+def _summary_row(
+    supplier: SupplierView, label: str, fen: int | None, note: str = "", problems: str = ""
+) -> list:
+    """A row of a supplier's totals block: the figure's name, its amount, a note."""
+    return _row(
+        supplier=supplier.name, status=label, total=_yuan(fen), promotions=note, problems=problems
+    )
 
 
 def _supplier_totals(supplier: SupplierView) -> list[list]:
@@ -68,19 +151,22 @@ def _supplier_totals(supplier: SupplierView) -> list[list]:
     )
     rows = [
         _summary_row(supplier, _("Goods (after line promotions)"), supplier.goods_fen),
-        _summary_row(supplier, _("Order discounts"), supplier.order_discount_fen,
-                     _("subtracted from the goods")),
+        _summary_row(
+            supplier,
+            _("Order discounts"),
+            supplier.order_discount_fen,
+            _("subtracted from the goods"),
+        ),
         _summary_row(supplier, _("Carriage"), supplier.carriage_fen, free_postage),
-    ]  # fmt: skip
+    ]
     if supplier.other_fees_fen:
         rows.append(_summary_row(supplier, _("Other fees"), supplier.other_fees_fen))
     if supplier.unexplained_fen:
         rows.append(
             _summary_row(supplier, _("Unexplained difference (gateway)"), supplier.unexplained_fen)
         )
-    total = _summary_row(supplier, _("Supplier total"), supplier.total_fen)
-    total[12] = "; ".join(supplier.problems)
-    rows.append(total)
+    problems = "; ".join(supplier.problems)
+    rows.append(_summary_row(supplier, _("Supplier total"), supplier.total_fen, problems=problems))
     return rows
 
 
@@ -89,28 +175,29 @@ def export_rows(breakdown: RunBreakdown) -> list[list]:
     grand total of the suppliers that can be ordered."""
     rows: list[list] = [header()]
     for supplier in breakdown.suppliers:
-        status = supplier.badge_label
         if not supplier.records:
-            rows.append([supplier.name, status, None, None, None, None, None, None, None, None,
-                         None, "", "; ".join(supplier.problems)])  # fmt: skip
+            rows.append(
+                _row(
+                    supplier=supplier.name,
+                    status=supplier.badge_label,
+                    promotions="",
+                    problems="; ".join(supplier.problems),
+                )
+            )
             continue
         for record in supplier.records:
-            for line in record.lines:
-                rows.append(
-                    [
-                        supplier.name, status, record.index + 1, line.offer_id, line.spec_id,
-                        line.title, line.quantity, _yuan(line.unit_price_fen),
-                        _yuan(line.amount_fen), line.landed_unit_cost, _yuan(line.landed_total_fen),
-                        "; ".join(f"{p.text} ({fen_to_yuan(p.discount_fen or 0)})"
-                                  for p in line.promotions),
-                        "; ".join(line.problems),
-                    ]
-                )  # fmt: skip
+            rows += [_line_row(LineRow(supplier, record, line)) for line in record.lines]
         rows += _supplier_totals(supplier)
     left_out = "; ".join(f"{s.name}: {s.left_out_reason}" for s in breakdown.left_out)
-    rows.append([_("Grand total (orderable suppliers)"), "", None, None, None, None, None, None,
-                 None, None, _yuan(breakdown.grand_total_fen), "",
-                 _("Left out: %(list)s") % {"list": left_out} if left_out else ""])  # fmt: skip
+    rows.append(
+        _row(
+            supplier=_("Grand total (orderable suppliers)"),
+            status="",
+            total=_yuan(breakdown.grand_total_fen),
+            promotions="",
+            problems=_("Left out: %(list)s") % {"list": left_out} if left_out else "",
+        )
+    )
     return rows
 
 
@@ -142,13 +229,13 @@ def to_xlsx(rows: list[list], *, title: str) -> bytes:
                 cell.value = value
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for column in MONEY_COLUMNS:
-        for (cell,) in sheet.iter_rows(min_row=2, min_col=column + 1, max_col=column + 1):
-            cell.number_format = "#,##0.00"
+    for number, column in enumerate(COLUMNS, start=1):
+        number_format = NUMBER_FORMATS.get(column.kind)
+        if number_format:
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=number, max_col=number):
+                cell.number_format = number_format
+        sheet.column_dimensions[get_column_letter(number)].width = column.width
     sheet.freeze_panes = "A2"
-    for letter, width in zip("ABCDEFGHIJKLM", (18, 12, 6, 15, 34, 24, 9, 12, 12, 14, 12, 30, 40),
-                             strict=True):  # fmt: skip
-        sheet.column_dimensions[letter].width = width
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -10,12 +10,15 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import regions
+from . import limits, regions
 from .imports import parse_offer_id
 from .models import CartLine, Flow, ShippingAddress, Supplier
 from .services import missing_address_fields, snapshot_address
 from .validators import (
+    QUANTITY_HELP,
+    SPEC_ID_HELP,
     normalize_mobile,
+    normalize_spec_id,
     parse_quantity,
     validate_no_control_characters,
     validate_spec_id,
@@ -166,25 +169,22 @@ class CartLineForm(OwnedFormMixin, forms.Form):
     )
     spec_id = forms.CharField(
         label=_("Spec id"),
-        max_length=64,
+        max_length=64,  # room for spaces and full-width forms before normalising
         required=False,
-        help_text=_("32 hexadecimal characters; needed for offers that have specs."),
+        help_text=SPEC_ID_HELP,
     )
-    quantity = QuantityField(
-        label=_("Quantity"),
-        help_text=_("A whole number from 1 to 99,999."),
-    )
+    quantity = QuantityField(label=_("Quantity"), help_text=QUANTITY_HELP)
     supplier = forms.ModelChoiceField(
         label=_("Supplier"), queryset=Supplier.objects.none(), required=False
     )
     new_supplier = forms.CharField(
         label=_("…or a new supplier"),
-        max_length=120,
+        max_length=limits.SUPPLIER_NAME_LENGTH,
         required=False,
         help_text=_("Type a name to create the supplier with this line."),
     )
-    title = forms.CharField(label=_("Title"), max_length=200, required=False)
-    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+    title = forms.CharField(label=_("Title"), max_length=limits.CART_TITLE_LENGTH, required=False)
+    note = forms.CharField(label=_("Note"), max_length=limits.CART_NOTE_LENGTH, required=False)
 
     def __init__(self, *args, line: CartLine | None = None, **kwargs):
         self.line = line
@@ -215,7 +215,7 @@ class CartLineForm(OwnedFormMixin, forms.Form):
         return offer_id
 
     def clean_spec_id(self):
-        spec_id = self.cleaned_data["spec_id"].strip().lower()
+        spec_id = normalize_spec_id(self.cleaned_data["spec_id"])
         validate_spec_id(spec_id)
         return spec_id
 

@@ -17,8 +17,15 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .models import MAX_OFFER_ID
-from .validators import SPEC_ID, ascii_digits, describe_control_character, parse_quantity
+from . import limits
+from .limits import MAX_OFFER_ID, SPEC_ID
+from .validators import (
+    SPEC_ID_FORMAT,
+    ascii_digits,
+    describe_control_character,
+    normalize_spec_id,
+    parse_quantity,
+)
 
 OFFER_PATH = re.compile(r"/offer/([0-9]+)\.html?$")
 DIGITS = re.compile(r"[0-9]+")
@@ -47,7 +54,11 @@ class CartRow:
 
 # Stored lengths of the text columns (CartLine.title/note, Supplier.name): a longer value
 # is refused with its length, never cut without a word.
-TEXT_LIMITS = {"supplier": 120, "title": 200, "note": 200}
+TEXT_LIMITS = {
+    "supplier": limits.SUPPLIER_NAME_LENGTH,
+    "title": limits.CART_TITLE_LENGTH,
+    "note": limits.CART_NOTE_LENGTH,
+}
 
 
 class TooManyRows(ValueError):
@@ -215,11 +226,10 @@ def _parse_row(row_number, cells, mapping) -> tuple[CartRow | None, str]:
         return None, _("“%(value)s” is neither an offer id nor a 1688 offer link") % {
             "value": raw_offer[:80]
         }
-    spec_id = unicodedata.normalize("NFKC", _cell(cells, mapping, "spec_id")).lower()
+    spec_id = normalize_spec_id(_cell(cells, mapping, "spec_id"))
     if spec_id and not SPEC_ID.match(spec_id):
-        return None, _("the spec id “%(value)s” is not 32 hexadecimal characters") % {
-            "value": spec_id[:40]
-        }
+        reason = _("the spec id “%(value)s” is not %(length)s hexadecimal characters")
+        return None, reason % {**SPEC_ID_FORMAT, "value": spec_id[:40]}
     raw_quantity = _cell(cells, mapping, "quantity")
     if not raw_quantity:
         return None, _("the quantity is missing")

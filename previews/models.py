@@ -8,15 +8,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import validators
+from . import limits, validators
+from .limits import MAX_OFFER_ID, MAX_QUANTITY, MIN_QUANTITY, SPEC_ID_LENGTH
 
 # Lets constraints say `spec_id__length=32`.
 models.CharField.register_lookup(Length)
 
-MAX_QUANTITY = 99_999
 # Failure kinds (gateway.ErrorKind) by which the gateway itself said "try again later".
 TEMPORARY_ERROR_KINDS = frozenset({"busy", "rate_limited"})
-MAX_OFFER_ID = 2**63 - 1
 
 
 class ShippingAddress(models.Model):
@@ -90,7 +89,7 @@ class Supplier(models.Model):
         related_name="suppliers",
         verbose_name=_("owner"),
     )
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(_("name"), max_length=limits.SUPPLIER_NAME_LENGTH)
     seller_open_id = models.CharField(
         _("seller open id"),
         max_length=64,
@@ -139,14 +138,14 @@ class CartLine(models.Model):
     )
     spec_id = models.CharField(
         _("spec id"),
-        max_length=32,
+        max_length=SPEC_ID_LENGTH,
         blank=True,
         validators=[validators.validate_spec_id],
-        help_text=_("32 hexadecimal characters; needed for offers that have specs."),
+        help_text=validators.SPEC_ID_HELP,
     )
     quantity = models.PositiveIntegerField(_("quantity"), validators=[validators.validate_quantity])
-    title = models.CharField(_("title"), max_length=200, blank=True)
-    note = models.CharField(_("note"), max_length=200, blank=True)
+    title = models.CharField(_("title"), max_length=limits.CART_TITLE_LENGTH, blank=True)
+    note = models.CharField(_("note"), max_length=limits.CART_NOTE_LENGTH, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -163,12 +162,14 @@ class CartLine(models.Model):
                 name="cart_line_offer_id_positive_64_bit",
             ),
             models.CheckConstraint(
-                condition=Q(quantity__gte=1, quantity__lte=MAX_QUANTITY),
-                name="cart_line_quantity_1_to_99999",
+                condition=Q(quantity__gte=MIN_QUANTITY, quantity__lte=MAX_QUANTITY),
+                # cart_line_quantity_1_to_99999: the name follows the limits, so a new
+                # limit comes with a migration that says so.
+                name=f"cart_line_quantity_{MIN_QUANTITY}_to_{MAX_QUANTITY}",
             ),
             models.CheckConstraint(
-                condition=Q(spec_id="") | Q(spec_id__length=32),
-                name="cart_line_spec_id_empty_or_32",
+                condition=Q(spec_id="") | Q(spec_id__length=SPEC_ID_LENGTH),
+                name=f"cart_line_spec_id_empty_or_{SPEC_ID_LENGTH}",
             ),
         ]
 
@@ -321,15 +322,15 @@ class SupplierPreview(models.Model):
         related_name="previews",
         verbose_name=_("supplier"),
     )
-    supplier_name = models.CharField(_("supplier"), max_length=120)
+    supplier_name = models.CharField(_("supplier"), max_length=limits.SUPPLIER_NAME_LENGTH)
     requested_lines = models.JSONField(_("lines as sent"))
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
     reason = models.TextField(_("reason"), blank=True)
     error_kind = models.CharField(_("error kind"), max_length=20, blank=True)
-    error_code = models.CharField(_("error code"), max_length=60, blank=True)
-    trace_id = models.CharField(_("trace id"), max_length=200, blank=True)
+    error_code = models.CharField(_("error code"), max_length=limits.ERROR_CODE_LENGTH, blank=True)
+    trace_id = models.CharField(_("trace id"), max_length=limits.TRACE_ID_LENGTH, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
     warnings = models.JSONField(_("warnings"), default=list, blank=True)
@@ -388,8 +389,8 @@ class PreviewRecord(models.Model):
     additional_fee_fen = models.BigIntegerField(null=True)
     status = models.BooleanField(default=True)
     message = models.TextField(blank=True)
-    result_code = models.CharField(max_length=60, blank=True)
-    flow_flag = models.CharField(max_length=30, blank=True)
+    result_code = models.CharField(max_length=limits.RESULT_CODE_LENGTH, blank=True)
+    flow_flag = models.CharField(max_length=limits.FLOW_FLAG_LENGTH, blank=True)
     trade_mode_names = models.JSONField(default=list)
     trade_modes = models.JSONField(default=list)
     pay_channels = models.JSONField(default=list)
@@ -429,13 +430,13 @@ class PreviewLine(models.Model):
     record = models.ForeignKey(PreviewRecord, on_delete=models.CASCADE, related_name="lines")
     index = models.PositiveIntegerField()
     offer_id = models.PositiveBigIntegerField(null=True)
-    spec_id = models.CharField(max_length=64, blank=True)
+    spec_id = models.CharField(max_length=limits.ANSWER_SPEC_ID_LENGTH, blank=True)
     sku_id = models.PositiveBigIntegerField(null=True)
     quantity = models.PositiveIntegerField(null=True)
     final_unit_price_fen = models.BigIntegerField(null=True)
     amount_fen = models.BigIntegerField(null=True)
     message = models.TextField(blank=True)
-    result_code = models.CharField(max_length=60, blank=True)
+    result_code = models.CharField(max_length=limits.RESULT_CODE_LENGTH, blank=True)
 
     class Meta:
         ordering = ["record", "index"]
@@ -454,8 +455,8 @@ class PreviewPromotion(models.Model):
     line = models.ForeignKey(
         PreviewLine, on_delete=models.CASCADE, null=True, blank=True, related_name="promotions"
     )
-    promotion_id = models.CharField(max_length=200, blank=True)
-    text = models.CharField(max_length=500, blank=True)
+    promotion_id = models.CharField(max_length=limits.PROMOTION_ID_LENGTH, blank=True)
+    text = models.CharField(max_length=limits.PROMOTION_TEXT_LENGTH, blank=True)
     description_html = models.TextField(blank=True)  # third-party HTML: sanitised when shown
     selected = models.BooleanField(default=False)
     free_postage = models.BooleanField(default=False)

@@ -24,12 +24,19 @@ def fen_to_yuan(fen: int) -> Decimal:
     return (Decimal(fen) / FEN_PER_YUAN).quantize(ONE_FEN)
 
 
-def format_fen(fen: int | None) -> str:
-    """¥1,234.56 (and −¥0.69 for a negative amount); an em dash when unknown."""
-    if fen is None:
+def format_yuan(yuan: Decimal | int | str | None) -> str:
+    """THE display of an amount: ¥1,234.56 (and −¥0.69 for a negative amount); an em
+    dash when unknown."""
+    if yuan is None:
         return "—"
-    sign = "−" if fen < 0 else ""
-    return f"{sign}¥{fen_to_yuan(abs(fen)):,.2f}"
+    yuan = Decimal(yuan)
+    sign = "−" if yuan < 0 else ""
+    return f"{sign}¥{abs(yuan):,.2f}"
+
+
+def format_fen(fen: int | None) -> str:
+    """Integer fen shown as `format_yuan` shows yuan."""
+    return format_yuan(None if fen is None else fen_to_yuan(fen))
 
 
 def allocate(total: int, weights: Sequence[int]) -> list[int]:

@@ -4,14 +4,38 @@ import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from . import regions
+from .limits import (
+    MAX_OFFER_ID,
+    MAX_QUANTITY,
+    MIN_QUANTITY,
+    SPEC_ID,
+    SPEC_ID_LENGTH,
+    grouped,
+    shorten_for_column,
+)
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 PHONE = re.compile(r"^(0\d{2,3}-?\d{7,8}(-\d{1,6})?|1[3-9]\d{9})$")
 POST_CODE = re.compile(r"^\d{6}$")
-SPEC_ID = re.compile(r"^[0-9a-f]{32}$")
+
+# The numbers in messages come from `limits`, as they are written there once.
+QUANTITY_RANGE = {"min": grouped(MIN_QUANTITY), "max": grouped(MAX_QUANTITY)}
+SPEC_ID_FORMAT = {"length": SPEC_ID_LENGTH}
+
+
+def _format_lazy(message, params: dict):
+    """`message % params`, translated when used (a model's help text is read at import)."""
+    return lazy(lambda: str(message) % params, str)()
+
+
+SPEC_ID_HELP = _format_lazy(
+    _("%(length)s hexadecimal characters; needed for offers that have specs."), SPEC_ID_FORMAT
+)
+QUANTITY_HELP = _format_lazy(_("A whole number from %(min)s to %(max)s."), QUANTITY_RANGE)
 
 
 def normalize_mobile(value: str) -> str:
@@ -61,27 +85,37 @@ def validate_district_code(value: str) -> None:
 
 
 def validate_offer_id(value: int) -> None:
-    if value is None or value < 1 or value > 2**63 - 1:
+    if value is None or value < 1 or value > MAX_OFFER_ID:
         raise ValidationError(
             _("An offer id is a positive whole number, as in detail.1688.com/offer/<id>.html."),
             code="invalid_offer_id",
         )
 
 
+def normalize_spec_id(value: str) -> str:
+    """A spec id as stored, typed or imported: NFKC (full-width ０-９ and ａ-ｆ become ASCII,
+    as Chinese input methods type them), without surrounding spaces, in lower case."""
+    return unicodedata.normalize("NFKC", value or "").strip().lower()
+
+
 def validate_spec_id(value: str) -> None:
     if value and not SPEC_ID.match(value):
         raise ValidationError(
             _(
-                "A spec id is 32 hexadecimal characters (0–9, a–f), e.g. 594b40c111b019af610a0078e4316373."  # noqa: E501
+                "A spec id is %(length)s hexadecimal characters (0–9, a–f), "
+                "e.g. 594b40c111b019af610a0078e4316373."
             ),
             code="invalid_spec_id",
+            params=SPEC_ID_FORMAT,
         )
 
 
 def validate_quantity(value: int) -> None:
-    if value is None or not 1 <= value <= 99_999:
+    if value is None or not MIN_QUANTITY <= value <= MAX_QUANTITY:
         raise ValidationError(
-            _("The quantity must be between 1 and 99,999."), code="invalid_quantity"
+            _("The quantity must be between %(min)s and %(max)s."),
+            code="invalid_quantity",
+            params=QUANTITY_RANGE,
         )
 
 
@@ -101,14 +135,16 @@ def ascii_digits(value: str) -> str:
 
 def parse_quantity(value) -> int:
     """The one rule for a quantity, typed or imported: ASCII digits 0-9 (after full-width
-    ones are folded), nothing else, from 1 to 99,999.
+    ones are folded), nothing else, from MIN_QUANTITY to MAX_QUANTITY.
 
     Raises ValidationError with a message a buyer can act on.
     """
     text = ascii_digits(str(value) if value is not None else "")
     if not text:
         raise ValidationError(
-            _("Enter a quantity: a whole number from 1 to 99,999."), code="required"
+            _("Enter a quantity: a whole number from %(min)s to %(max)s."),
+            code="required",
+            params=QUANTITY_RANGE,
         )
     if not QUANTITY_DIGITS.fullmatch(text):
         raise ValidationError(
@@ -120,11 +156,11 @@ def parse_quantity(value) -> int:
             params={"value": text[:20]},
         )
     quantity = int(text)
-    if not 1 <= quantity <= 99_999:
+    if not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
         raise ValidationError(
-            _("The quantity must be from 1 to 99,999 (you wrote %(value)s)."),
+            _("The quantity must be from %(min)s to %(max)s (you wrote %(value)s)."),
             code="quantity_out_of_range",
-            params={"value": text[:20]},
+            params={**QUANTITY_RANGE, "value": text[:20]},
         )
     return quantity
 
@@ -182,8 +218,5 @@ def validate_no_control_characters(value: str) -> None:
         )
 
 
-def shorten(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters with a visible “…”, for text we do not choose
-    (the gateway's): it must fit its column, and a cut must show."""
-    text = text or ""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+# Until previews/services.py calls `limits.shorten_for_column` itself.
+shorten = shorten_for_column

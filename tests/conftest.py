@@ -5,7 +5,7 @@ from django.conf import settings
 
 from procurement.celery import app as celery_app
 
-from .services import child_database_url, child_env
+from .processes import child_database_url, child_env
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def buyer_client(client, buyer):
 @pytest.fixture(scope="session")
 def sandbox_url():
     """A real sandbox gateway process for the whole session (no latency)."""
-    from .services import sandbox_process
+    from .processes import sandbox_process
 
     with sandbox_process() as url:
         yield url
@@ -179,7 +179,7 @@ def chromium(monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
-    from .services import require_service
+    from .processes import require_service
 
     if not Path(CHROMIUM).exists():
         require_service(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
@@ -221,7 +221,7 @@ def private_redis(tmp_path, monkeypatch):
 
     import redis
 
-    from .services import free_port, stop_process_group, wait_until
+    from .processes import free_port, stop_process_group, wait_until
 
     port = free_port()
     command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
@@ -277,7 +277,7 @@ def wait_for_status(run_id, *, finished=False, timeout=60):
     """Wait until the run is running (or finished); return it fresh from the database."""
     from previews.models import PreviewRun
 
-    from .services import wait_until
+    from .processes import wait_until
 
     def reached():
         run = PreviewRun.objects.get(pk=run_id)

@@ -11,7 +11,7 @@ from previews import gateway
 from previews.models import CartLine, PreviewRun, ShippingAddress
 from previews.money import format_fen
 
-from .services import celery_worker, wait_until
+from .processes import celery_worker, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "pw-buyer-12345"  # the `buyer` fixture's

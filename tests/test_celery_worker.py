@@ -5,7 +5,7 @@ import uuid
 import pytest
 from celery import Celery
 
-from .services import celery_worker, child_env, redis_url
+from .processes import celery_worker, child_env, redis_url
 
 pytestmark = pytest.mark.worker
 

@@ -23,7 +23,7 @@ from previews.models import (
     SupplierPreview,
 )
 
-from .services import celery_worker, wait_until, web_server
+from .processes import celery_worker, wait_until, web_server
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from previews.models import PreviewRecord, PreviewRun, SupplierPreview
 
 from .conftest import start_run, wait_for_status
-from .services import (
+from .processes import (
     ROOT,
     celery_worker,
     child_database_url,

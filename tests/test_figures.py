@@ -25,7 +25,7 @@ from previews.models import PreviewRecord, PreviewRun, SupplierPreview
 from previews.sandbox import Sandbox
 
 from .conftest import ADDRESS_FORM
-from .services import celery_worker, wait_until
+from .processes import celery_worker, wait_until
 from .test_runs import sandbox_config
 
 pytestmark = pytest.mark.django_db(transaction=True)

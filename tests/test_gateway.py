@@ -15,7 +15,7 @@ from previews.gateway import (
     preview_order,
 )
 
-from .services import free_port, sandbox_process
+from .processes import free_port, sandbox_process
 
 ADDRESS = Address(
     full_name="张三",

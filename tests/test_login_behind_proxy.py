@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from procurement.client_address import forwarded_client_address
 
-from .services import child_database_url, child_env, web_server
+from .processes import child_database_url, child_env, web_server
 
 PASSWORD = "pw-buyer-12345"
 

@@ -8,6 +8,7 @@ from previews.money import (
     allocate,
     fen_to_yuan,
     format_fen,
+    format_yuan,
     reconcile,
     unit_cost,
     yuan_to_fen,
@@ -20,6 +21,14 @@ from previews.money import (
 )
 def test_format(fen, text):
     assert format_fen(fen) == text
+
+
+def test_one_formatter_for_fen_yuan_and_the_template_filters():
+    from previews.templatetags.previews_tags import fen, yuan
+
+    for amount in (1671, 0, 123456789, -69, None):
+        in_yuan = None if amount is None else fen_to_yuan(amount)
+        assert format_fen(amount) == format_yuan(in_yuan) == fen(amount) == yuan(in_yuan)
 
 
 def test_yuan_and_fen():

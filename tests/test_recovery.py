@@ -11,7 +11,7 @@ from previews import recovery, services
 from previews.models import PreviewRun, SupplierPreview
 
 from .conftest import start_run
-from .services import sandbox_calls
+from .processes import sandbox_calls
 from .test_runs import sandbox_config
 
 pytestmark = pytest.mark.django_db(transaction=True)

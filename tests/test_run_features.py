@@ -10,8 +10,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
-from previews import services
+from previews import exports, services
 from previews.models import PreviewRun
 
 from .test_runs import sandbox_config
@@ -79,6 +80,13 @@ def test_xlsx_export(buyer, buyer_client, stocked_cart, inline_runs):
     example = next(r for r in rows if r[3] == 670291644950)
     assert Decimal(str(example[10])) == Decimal("16.71") and example[6] == 1
     assert rows[-1][0].startswith("Grand total")
+    # The sheet is laid out by the one column table: headers, widths, number formats.
+    assert list(rows[0]) == [str(column.header) for column in exports.COLUMNS]
+    for number, column in enumerate(exports.COLUMNS, start=1):
+        letter = get_column_letter(number)
+        assert sheet.column_dimensions[letter].width == column.width
+        money = sheet.cell(row=2, column=number).number_format == "#,##0.00"
+        assert money == (column.kind == exports.Kind.MONEY), column.key
 
 
 def test_quote_age_and_staleness(buyer, buyer_client, stocked_cart, inline_runs, settings):

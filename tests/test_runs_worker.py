@@ -22,7 +22,7 @@ from previews.models import PreviewLine, PreviewRecord, PreviewRun, SupplierPrev
 from previews.tasks import execute_preview_run
 
 from .conftest import start_run, wait_for_status
-from .services import (
+from .processes import (
     celery_worker,
     sandbox_calls,
     sandbox_process,

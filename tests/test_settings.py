@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from .services import ROOT
+from .processes import ROOT
 
 OUR_VARIABLES = (
     "DJANGO_SECRET_KEY", "DJANGO_DEBUG", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL",

@@ -15,7 +15,7 @@ from previews.models import SupplierPreview
 from previews.transport import TIMER_THREAD_NAME
 
 from .conftest import start_run, wait_for_status
-from .services import celery_worker, wait_until
+from .processes import celery_worker, wait_until
 from .test_gateway import ADDRESS, EXAMPLE
 
 

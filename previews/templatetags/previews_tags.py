@@ -1,10 +1,8 @@
-from decimal import Decimal
-
 import nh3
 from django import template
 from django.utils.safestring import mark_safe
 
-from previews.money import format_fen
+from previews.money import format_fen, format_yuan
 
 register = template.Library()
 
@@ -22,11 +20,7 @@ def fen(value):
 @register.filter
 def yuan(value):
     """A Decimal in yuan as ¥1,234.56."""
-    if value is None:
-        return "—"
-    value = Decimal(value)
-    sign = "−" if value < 0 else ""
-    return f"{sign}¥{abs(value):,.2f}"
+    return format_yuan(value)
 
 
 @register.filter
