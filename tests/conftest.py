@@ -8,6 +8,15 @@ from procurement.celery import app as celery_app
 from .processes import child_database_url, child_env
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A test that switches to Chinese must not leave the next test reading Chinese."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
 @pytest.fixture
 def buyer(django_user_model):
     return django_user_model.objects.create_user(username="buyer", password="pw-buyer-12345")
