@@ -124,9 +124,7 @@ def test_shop_promotion_and_record_discount(sandbox_url):
 @pytest.mark.parametrize(
     ("scenario", "code"), [(901, "500_001"), (903, "500_003")], ids=["offline", "spec"]
 )
-def test_refusal_is_a_typed_error_with_the_gateways_words_and_no_retry(
-    sandbox_url, scenario, code
-):
+def test_refusal_is_a_typed_error_with_the_gateways_words_and_no_retry(sandbox_url, scenario, code):
     error = failure(sandbox_url, [Cargo(offer(scenario), 1)])
     assert error.kind is ErrorKind.REJECTED and error.retryable is False
     assert error.error_code == code and error.attempts == 1
