@@ -8,12 +8,16 @@ from django.utils import translation
 
 from previews.failures import refusal_explanation
 from previews.gateway import (
+    PREVIEW_PATH,
     Address,
     Cargo,
     ErrorKind,
     GatewayConfig,
     GatewayError,
+    build_body,
+    parse_preview_body,
     preview_order,
+    transport,
 )
 
 from .services import free_port, sandbox_process
@@ -156,6 +160,23 @@ def test_below_minimum_quantity_and_mixed_batch(sandbox_url):
     assert preview(sandbox_url, [Cargo(offer(905), 10)]).records[0].status is True
     small = preview(sandbox_url, [Cargo(offer(906), 1)]).records[0]
     assert (small.status, small.result_code) == (False, "500_006")
+
+
+def test_a_call_that_must_not_be_sent_twice_is_not_retried(sandbox_url):
+    """`retry=False` (creating an order): a retryable failure is reported after one attempt."""
+    cfg = config(sandbox_url)
+    body = build_body(cfg, ADDRESS, [Cargo(offer(954), 7)], "general")
+    with transport.new_session() as session:
+        with pytest.raises(GatewayError) as caught:
+            transport.call(
+                cfg, PREVIEW_PATH, body, parse_preview_body, session=session, retry=False
+            )
+        assert caught.value.retryable and caught.value.kind is ErrorKind.HTTP
+        assert caught.value.attempts == 1
+        answer, attempts = transport.call(
+            cfg, PREVIEW_PATH, body, parse_preview_body, retry=False, session=session
+        )
+    assert attempts == 1 and answer.records  # the sandbox answers the second call
 
 
 def test_server_error_with_html_body_is_retried_then_reported(sandbox_url):

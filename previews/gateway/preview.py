@@ -96,6 +96,8 @@ def build_body(config: GatewayConfig, address: Address, cargo: Sequence[Cargo], 
 
 @dataclass(frozen=True)
 class Promotion:
+    """A promotion of a line or of a shop; `description_html` is third-party HTML."""
+
     promotion_id: str | None
     text: str
     description_html: str
@@ -120,6 +122,8 @@ class QuotedLine:
 
 @dataclass(frozen=True)
 class TradeMode:
+    """One entry of `tradeModelList`; `op_support` false: not through the API."""
+
     trade_type: str | None
     name: str | None
     description: str | None  # kept for placing orders: the buyer sees the mode that applies
@@ -128,6 +132,8 @@ class TradeMode:
 
 @dataclass(frozen=True)
 class PayChannel:
+    """A way to pay the order, with its limit in fen (None: no limit)."""
+
     name: str
     amount_limit_fen: int | None
 
@@ -178,6 +184,7 @@ class PreviewAnswer:
 
     @property
     def trace_id(self) -> str:
+        """The trace ids of every call, comma-separated (for support requests)."""
         return ",".join(self.trace_ids)
 
 

@@ -51,6 +51,7 @@ class GatewayConfig:
 
     @property
     def secrets(self) -> tuple[str, ...]:
+        """The credential values to redact from everything kept or logged."""
         return tuple(s for s in (self.app_key, self.app_secret) if s)
 
     def credentials(self) -> dict[str, str]:
