@@ -12,10 +12,11 @@ from decimal import Decimal
 
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
-from .gateway import MAX_LINES_PER_CALL, explain
+from .failures import refusal_explanation
+from .gateway import MAX_LINES_PER_CALL
 from .models import PreviewLine, PreviewPromotion, PreviewRecord, PreviewRun, SupplierPreview
 from .money import allocate, format_fen, reconcile, unit_cost
 from .services import RUN_FAILURES
@@ -221,7 +222,7 @@ class RunBreakdown:
 
 
 def _explained(code: str, message: str) -> str:
-    explanation = explain(code, get_language() or "en") if code else None
+    explanation = refusal_explanation(code) if code else None
     parts = [p for p in (explanation, message) if p]
     if code and not explanation:
         parts.insert(0, code)
@@ -258,7 +259,7 @@ def _supplier_view(preview: SupplierPreview) -> SupplierView:
     if preview.status in (SupplierPreview.Status.REJECTED, SupplierPreview.Status.FAILED):
         # Documented refusal codes and our own failure kinds in the reader's language;
         # the stored reason (the gateway's own words) follows as detail.
-        summary = explain(preview.error_code, get_language() or "en") or FAILURE_SUMMARIES.get(
+        summary = refusal_explanation(preview.error_code) or FAILURE_SUMMARIES.get(
             preview.error_kind
         )
         view.problems.append(str(summary) if summary else preview.reason)

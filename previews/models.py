@@ -395,7 +395,7 @@ class PreviewRecord(models.Model):
     trade_modes = models.JSONField(default=list)
     pay_channels = models.JSONField(default=list)
     tao_sample_single_promotion = models.BooleanField(default=False)
-    # Derived when stored (gateway.PreviewRecord.can_order_through_api): a non-empty
+    # Derived when stored (gateway.QuotedOrder.can_order_through_api): a non-empty
     # tradeModeNameList with a mode that supports it. A column, so SQL can apply the rule.
     orderable_through_api = models.BooleanField(default=True)
     # Which of the supplier's calls (0-based) returned this record: over 50 lines the

@@ -531,7 +531,7 @@ def _part_of(answer: gateway.PreviewAnswer, index: int) -> int:
 
 
 def _record_row(
-    supplier_preview, index, record: gateway.PreviewRecord, *, part: int = 0
+    supplier_preview, index, record: gateway.QuotedOrder, *, part: int = 0
 ) -> PreviewRecord:
     return PreviewRecord(
         supplier_preview=supplier_preview,
@@ -559,7 +559,7 @@ def _record_row(
     )
 
 
-def _line_row(record_row, index, line: gateway.PreviewLine, quantities) -> PreviewLine:
+def _line_row(record_row, index, line: gateway.QuotedLine, quantities) -> PreviewLine:
     return PreviewLine(
         record=record_row,
         index=index,

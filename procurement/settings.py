@@ -190,7 +190,7 @@ SECURE_CSP = {
     "form-action": ["'self'"],
 }
 
-# The gateway (previews/gateway.py is the only module that reaches it).
+# The gateway (previews/gateway/ is the only package that reaches it).
 DAJI_PRODUCTION_URL = "https://openapi.dajisaas.com"
 DAJI_API_URL = read_http_url("DAJI_API_URL", DAJI_PRODUCTION_URL)
 DAJI_APP_KEY = read_secret("DAJI_APP_KEY")

@@ -4,15 +4,20 @@ import logging
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
+from previews.failures import refusal_explanation
 from previews.gateway import (
+    PREVIEW_PATH,
     Address,
     Cargo,
     ErrorKind,
     GatewayConfig,
     GatewayError,
-    explain,
+    build_body,
+    parse_preview_body,
     preview_order,
+    transport,
 )
 
 from .processes import free_port, sandbox_process
@@ -123,19 +128,23 @@ def test_shop_promotion_and_record_discount(sandbox_url):
 @pytest.mark.parametrize(
     ("scenario", "code"), [(901, "500_001"), (903, "500_003")], ids=["offline", "spec"]
 )
-def test_refusal_is_a_typed_error_with_explanation_and_no_retry(sandbox_url, scenario, code):
+def test_refusal_is_a_typed_error_with_the_gateways_words_and_no_retry(sandbox_url, scenario, code):
     error = failure(sandbox_url, [Cargo(offer(scenario), 1)])
     assert error.kind is ErrorKind.REJECTED and error.retryable is False
     assert error.error_code == code and error.attempts == 1
-    assert error.trace_id and error.explanation == explain(code)
-    assert explain(code) in error.reason
+    assert error.trace_id and error.message and error.message in error.reason
+    # the explanation is the failure catalogue's, in the reader's language, not the error's
+    with translation.override("en"):
+        assert refusal_explanation(code) not in error.reason
 
 
 def test_refusal_codes_are_explained_in_english_and_chinese():
-    assert "lower the quantity" in explain("500_004")
-    assert "库存不足" in explain("500004", "zh-hans")
-    assert all(explain(f"500_00{n}") for n in range(1, 10))
-    assert explain("999_999") is None
+    with translation.override("en"):
+        assert "lower the quantity" in refusal_explanation("500_004")
+    with translation.override("zh-hans"):
+        assert "库存不足" in refusal_explanation("500004")
+    assert all(refusal_explanation(f"500_00{n}") for n in range(1, 10))
+    assert refusal_explanation("999_999") is None
 
 
 def test_out_of_stock_line_is_data_not_an_error(sandbox_url):
@@ -151,6 +160,23 @@ def test_below_minimum_quantity_and_mixed_batch(sandbox_url):
     assert preview(sandbox_url, [Cargo(offer(905), 10)]).records[0].status is True
     small = preview(sandbox_url, [Cargo(offer(906), 1)]).records[0]
     assert (small.status, small.result_code) == (False, "500_006")
+
+
+def test_a_call_that_must_not_be_sent_twice_is_not_retried(sandbox_url):
+    """`retry=False` (creating an order): a retryable failure is reported after one attempt."""
+    cfg = config(sandbox_url)
+    body = build_body(cfg, ADDRESS, [Cargo(offer(954), 7)], "general")
+    with transport.new_session() as session:
+        with pytest.raises(GatewayError) as caught:
+            transport.call(
+                cfg, PREVIEW_PATH, body, parse_preview_body, session=session, retry=False
+            )
+        assert caught.value.retryable and caught.value.kind is ErrorKind.HTTP
+        assert caught.value.attempts == 1
+        answer, attempts = transport.call(
+            cfg, PREVIEW_PATH, body, parse_preview_body, retry=False, session=session
+        )
+    assert attempts == 1 and answer.records  # the sandbox answers the second call
 
 
 def test_server_error_with_html_body_is_retried_then_reported(sandbox_url):
@@ -215,7 +241,7 @@ def test_always_busy_gateway_is_retried_within_the_budget_then_temporary(sandbox
     error = failure(sandbox_url, [Cargo(offer(961), 1)])
     assert error.kind is ErrorKind.BUSY and error.retryable and error.attempts == 3
     assert "系统繁忙" in error.reason and "busy for now" in error.reason
-    assert error.explanation is None  # not worded as one of 1688's refusals
+    assert refusal_explanation(error.error_code) is None  # not one of 1688's refusals
     budget = failure(
         sandbox_url, [Cargo(offer(961), 1)], max_attempts=10, retry_budget=0.5, backoff_base=0.2
     )
@@ -238,7 +264,9 @@ def test_connection_refused_is_retried_and_readable():
 
 def test_strict_checks_reject_in_the_gateway_shape(sandbox_url):
     mixed = failure(sandbox_url, [Cargo(offer(100), 1), Cargo(offer(100, seller=SELLER + 1), 1)])
-    assert mixed.error_code == "500_002" and "more than one seller" in mixed.reason
+    assert mixed.error_code == "500_002" and "同一个供应商" in mixed.reason
+    with translation.override("en"):
+        assert "more than one seller" in refusal_explanation(mixed.error_code)
     zero = failure(sandbox_url, [Cargo(offer(100), 0)])
     assert zero.error_code == "500_005"
     blank = Address(**{**ADDRESS.__dict__, "district_code": ""})

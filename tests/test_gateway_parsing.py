@@ -138,7 +138,8 @@ def test_success_false_keeps_error_code_and_message():
         parse(body(None, success=False, errorCode="500_004", errorMsg="库存不足"))
     error = caught.value
     assert error.kind is ErrorKind.REJECTED and error.error_code == "500_004"
-    assert "库存不足" in error.reason and "lower the quantity" in error.reason
+    assert "库存不足" in error.reason and error.message == "库存不足"
+    assert "lower the quantity" not in error.reason  # the failure catalogue explains the code
 
 
 BUSY = "系统繁忙,请稍后再试"

@@ -10,9 +10,14 @@ import time
 
 import pytest
 
-from previews.gateway import ErrorKind, GatewayConfig, GatewayError, preview_order
+from previews.gateway import (
+    TIMER_THREAD_NAME,
+    ErrorKind,
+    GatewayConfig,
+    GatewayError,
+    preview_order,
+)
 from previews.models import SupplierPreview
-from previews.transport import TIMER_THREAD_NAME
 
 from .conftest import start_run, wait_for_status
 from .processes import celery_worker, wait_until

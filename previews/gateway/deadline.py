@@ -1,4 +1,4 @@
-"""HTTP calls with a total deadline: the transport under previews/gateway.py.
+"""HTTP calls with a total deadline: the socket level under transport.py.
 
 requests' timeouts are per socket operation: `read_timeout` bounds the wait for *each*
 read, so a gateway (or a proxy in front of it) that sends its answer one byte every few

@@ -1,0 +1,232 @@
+"""Sending a request to the gateway: one `call` for every endpoint.
+
+A call posts a JSON body to an endpoint's path within a total deadline (deadline.py),
+turns HTTP errors into `GatewayError`, hands a 200 answer to the endpoint's parser, and
+retries what is safe to retry (`retry=True`: read-only calls such as preview and lookup)
+with exponential backoff and full jitter, within `max_attempts` and `retry_budget`,
+honouring `Retry-After`. A call that spends money (create order) passes `retry=False`:
+it is sent once, and a lost answer is the caller's to resolve. Every log line and error
+is redacted of the credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+import requests
+
+from . import deadline
+from .envelope import platform_error
+from .errors import FREQUENCY_LIMIT_CODES, ErrorKind, GatewayError
+from .redaction import redact, redacted_body, snippet
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """Where and how to call the gateway. Credentials live here, never in arguments of tasks."""
+
+    base_url: str
+    app_key: str = field(default="", repr=False)
+    app_secret: str = field(default="", repr=False)
+    connect_timeout: float = 3.05
+    read_timeout: float = 15.0  # per read of the answer: a trickle never trips it...
+    call_deadline: float = 20.0  # ...so each call (connect to last byte) has a total one
+    max_attempts: int = 3
+    retry_budget: float = 30.0
+    backoff_base: float = 0.5
+    backoff_cap: float = 8.0
+
+    def url(self, path: str) -> str:
+        """The address of an endpoint: `base_url` and its documented path."""
+        return self.base_url.rstrip("/") + path
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The credential values to redact from everything kept or logged."""
+        return tuple(s for s in (self.app_key, self.app_secret) if s)
+
+    def credentials(self) -> dict[str, str]:
+        """The `appKey`/`appSecret` every request body starts with."""
+        return {"appKey": self.app_key, "appSecret": self.app_secret}
+
+
+class Parser[T](Protocol):
+    """An endpoint's parser: one 200 answer body to its typed answer, or `GatewayError`."""
+
+    def __call__(self, text: str, *, secrets: Sequence[str], http_status: int) -> T: ...
+
+
+def new_session() -> requests.Session:
+    """A session whose calls can be cut off at their deadline; share one across the calls
+    of one piece of work, and close it."""
+    return deadline.new_session()
+
+
+def call[T](
+    config: GatewayConfig,
+    path: str,
+    body: dict,
+    parse: Parser[T],
+    *,
+    retry: bool,
+    session: requests.Session,
+    started: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    rng: random.Random | None = None,
+) -> tuple[T, int]:
+    """POST `body` to `path` and parse the answer; returns (answer, attempts made).
+
+    With `retry`, a retryable failure is asked again after a backoff, while attempts are
+    left and the retry would start within `retry_budget` of `started` (default: now; pass
+    the start of the whole piece of work when it makes several calls). Raises
+    `GatewayError` with `attempts` set when the call fails for good.
+    """
+    started = time.monotonic() if started is None else started
+    rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            answer = _post_once(session, config, path, body, parse)
+            logger.debug("gateway %s ok: attempt %d", path, attempt)
+            return answer, attempt
+        except GatewayError as error:
+            elapsed = time.monotonic() - started
+            pause = max(_backoff(attempt, config, rng), error.retry_after or 0.0)
+            give_up = (
+                not retry
+                or not error.retryable
+                or attempt >= config.max_attempts
+                or elapsed + pause > config.retry_budget
+            )
+            logger.warning(
+                "gateway %s failed (%s, attempt %d%s, trace %s): %s",
+                path, error.kind, attempt, ", giving up" if give_up else "",
+                error.trace_id or "-", error.reason,
+            )  # fmt: skip
+            if give_up:
+                error.attempts = attempt
+                raise
+            sleep(pause)
+
+
+def _post_once[T](session, config: GatewayConfig, path: str, body: dict, parse: Parser[T]) -> T:
+    secrets = config.secrets
+    try:
+        response = deadline.post_json(
+            session,
+            config.url(path),
+            body,
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            deadline=config.call_deadline,
+        )
+    except deadline.DeadlinePassed:
+        raise GatewayError(
+            ErrorKind.TIMEOUT,
+            f"The gateway did not finish answering within {config.call_deadline:g} s "
+            "(the deadline of a call); the call was cut off.",
+            retryable=True,
+        ) from None
+    except requests.exceptions.ConnectTimeout:
+        raise GatewayError(
+            ErrorKind.TIMEOUT,
+            f"Could not connect to the gateway within {config.connect_timeout:g} s.",
+            retryable=True,
+        ) from None
+    except requests.exceptions.ReadTimeout:
+        raise GatewayError(
+            ErrorKind.TIMEOUT,
+            f"The gateway did not answer within {config.read_timeout:g} s.",
+            retryable=True,
+        ) from None
+    except requests.exceptions.ConnectionError as problem:
+        raise GatewayError(
+            ErrorKind.CONNECTION,
+            f"Could not reach the gateway at {config.base_url}: {_connection_reason(problem)}",
+            retryable=True,
+        ) from None
+    except requests.exceptions.RequestException as problem:
+        raise GatewayError(
+            ErrorKind.CONNECTION,
+            f"The call to the gateway failed: {type(problem).__name__}",
+            retryable=True,
+        ) from None
+    if response.status != 200:
+        raise _http_error(response, secrets)
+    return parse(response.text, secrets=secrets, http_status=response.status)
+
+
+def _http_error(response: deadline.Reply, secrets: Sequence[str]) -> GatewayError:
+    status = response.status
+    stored = redacted_body(response.text, secrets)
+    retry_after = _retry_after(response.headers.get("Retry-After"))
+    try:
+        document = json.loads(response.text, parse_float=Decimal)
+    except ValueError:
+        document = None
+    if isinstance(document, dict) and document.get("error_code") in FREQUENCY_LIMIT_CODES:
+        error = platform_error(document, document.get("traceId"), stored, status, secrets)
+        error.retry_after = retry_after
+        return error
+    if status == 429:
+        return GatewayError(
+            ErrorKind.RATE_LIMITED,
+            "The gateway is limiting how often we call it (HTTP 429); try again later.",
+            retryable=True,
+            http_status=status,
+            raw_body=stored,
+            retry_after=retry_after,
+        )
+    detail = snippet(redact(response.text, secrets))
+    if status >= 500:
+        return GatewayError(
+            ErrorKind.HTTP,
+            f"The gateway had a server error (HTTP {status}): {detail}",
+            retryable=True,
+            http_status=status,
+            raw_body=stored,
+            retry_after=retry_after,
+        )
+    return GatewayError(
+        ErrorKind.HTTP,
+        f"The gateway refused the request (HTTP {status}): {detail}",
+        retryable=False,
+        http_status=status,
+        raw_body=stored,
+    )
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _connection_reason(problem: Exception) -> str:
+    text = str(problem)
+    for needle, reason in (
+        ("Connection refused", "connection refused"),
+        ("Connection reset", "connection reset"),
+        ("RemoteDisconnected", "the gateway closed the connection without answering"),
+        ("Name or service not known", "the host name does not resolve"),
+        ("Temporary failure in name resolution", "the host name does not resolve"),
+    ):
+        if needle in text:
+            return reason
+    return type(problem).__name__
+
+
+def _backoff(attempt: int, config: GatewayConfig, rng: random.Random) -> float:
+    """Exponential backoff with full jitter: uniform(0, min(cap, base * 2**attempt))."""
+    return rng.uniform(0, min(config.backoff_cap, config.backoff_base * 2 ** (attempt - 1)))

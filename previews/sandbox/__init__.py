@@ -1,0 +1,78 @@
+"""A local stand-in for the gateway's *Preview order* endpoint, over real HTTP.
+
+Run: `python -m previews.sandbox --port 8001 [--latency 0.2] [--app-key KEY]`.
+Standard library only, so it starts anywhere; it answers in the shapes, units and
+spelling of ../shared/upstream/preview-order.md, deterministically from its input.
+
+Conventions (also in the README, "The sandbox gateway"):
+
+* **Seller of an offer** = `offerId // 1_000_000` (offers sharing all but their last six
+  digits belong to one seller). A request mixing sellers is refused with `500_002`.
+* **Prices**: the reference's example offer 670291644950 / spec 594b40c1…6373 costs
+  ¥13.90 with a ¥0.69 PLUS promotion and ¥3.50 carriage, exactly as documented. Any other
+  offer's unit price is derived from a hash of offer and spec (¥1.00 to ¥200.99); offers
+  with an even hundreds digit get a 5% "PLUS会员价" promotion. Carriage per record is
+  ¥3.50 plus ¥1.00 per further line, free from ¥500.00 of goods; a record with goods of
+  ¥300.00 or more gets a shop promotion "满300减20" (2000 fen).
+* **Scenario** = the offer id's last three digits (the example offer 670291644950 has none):
+
+  | last digits | what the sandbox does |
+  |---|---|
+  | 7xx | the line goes into a second record (automatic order splitting) |
+  | 810-819 | carriage "as described": offer listed in `postFeeByDescOfferList` |
+  | 820-829 | offer listed in `unsupportedCrossBorderPayOfferList` |
+  | 830-834 | empty `tradeModeNameList`: cannot be ordered through the API |
+  | 835-839 | `tradeModeNameList: null` (and no `tradeModelList`): the same, spelt null |
+  | 840-849 | consignment offer (`consignOfferList`); the only ones `saleproxy` accepts |
+  | 860 | `discountFee` (coupon 店铺券减5元, 500 fen) taken after `sumPaymentNoCarriage` = goods |
+  | 861 | record `additionalFee` 300 fen (¥3.00), included in `sumPayment` |
+  | 862 | figures that do not add up: `sumPayment` 37 fen more than its parts explain |
+  | 863 | shop promotion "满2件包邮" with `freePostage: true`: carriage 0 |
+  | 864 | line promotion "限时包邮" with `freePostage: true`: carriage 0 |
+  | 901 | refusal: `success: false`, `errorCode: 500_001` |
+  | 903 | refusal `500_003` (the spec does not belong to the offer) |
+  | 904 | the line has `resultCode: 500_004` (not enough stock) and its record `status: false` |
+  | 905 | minimum order quantity 10: fewer gives a record `status: false`, `500_005` |
+  | 906 | mixed-batch condition ¥1,000: less gives a record `status: false`, `500_006` |
+  | 950 | HTTP 500 with an HTML body |
+  | 951 | HTTP 429 |
+  | 952 | slow: answers after `--slow` seconds (default 10) |
+  | 953 | a body that is not JSON |
+  | 954 | HTTP 503 on the first call with this body, a normal answer on the next |
+  | 955 | `code: 1009` with the error nested in `data` |
+  | 956 | JSON without `data` |
+  | 957 | HTTP 400 `gw.QosAppFrequencyLimit` (1688's rate limit) |
+  | 958 | a refusal echoing the request and credentials: JSON-escaped, URL-encoded, raw |
+  | 959 | a promotion whose `desc` carries a script, an event handler and a link (hostile HTML) |
+  | 960 | `code: 500` "系统繁忙,请稍后再试" (busy) on the first call with this body, then normal |
+  | 961 | `code: 500` "系统繁忙,请稍后再试" (busy) on every call |
+  | 962 | trickles: a normal answer, its body one byte every `--trickle` s (default 0.5) |
+  | 963 | formulas: the line's `specId`, `message` and a promotion `text` start `=`, `@`, `+` |
+  | 964 | control characters: the line's `message` holds a NUL and an escape sequence |
+  | 965 | HTTP 502 whose plain-text body holds a NUL byte |
+
+* **Strict checks**: every `addressParam` field present and non-empty, quantity at least
+  1, at most 50 lines, one seller, a known flow (empty = the sandbox picks `general`),
+  and `appKey` equal to `--app-key` when one is configured.
+"""
+
+from .preview import FORMULA_MESSAGE, FORMULA_PROMOTION, FORMULA_SPEC, PREVIEW_PATH, PreviewOrder
+from .server import Gateway, main, serve
+
+
+class Sandbox(PreviewOrder, Gateway):
+    """The sandbox: the shared behaviour of the gateway (server.py) and one mixin per
+    endpoint it answers. A new endpoint: a module with its mixin, and its path here."""
+
+    ENDPOINTS = {PREVIEW_PATH: "answer_preview"}
+
+
+__all__ = [
+    "FORMULA_MESSAGE",
+    "FORMULA_PROMOTION",
+    "FORMULA_SPEC",
+    "PREVIEW_PATH",
+    "Sandbox",
+    "main",
+    "serve",
+]

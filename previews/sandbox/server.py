@@ -1,0 +1,321 @@
+"""The sandbox's HTTP server and what every endpoint it answers shares.
+
+The handler (routing by path, the call log `GET /calls`, `GET /` for the conventions),
+the options that shape every answer (`--latency`, `--slow`, `--trickle`, `--app-key`),
+the envelope, and the strict checks every order-like request goes through (address,
+flow, cargo lines, one seller). The answers of each endpoint are in a module of their
+own (preview.py). Standard library only, so it starts anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import json
+import os
+import re
+import threading
+import time
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ADDRESS_FIELDS = (
+    "fullName", "mobile", "phone", "postCode", "cityText", "provinceText",
+    "areaText", "townText", "address", "districtCode",
+)  # fmt: skip
+FLOWS = {
+    "general",
+    "fenxiao",
+    "paired",
+    "repurchase",
+    "saleproxy",
+    "boutiquefenxiao",
+    "boutiquepifa",
+}
+MAX_LINES = 50
+
+
+def seller_of(offer_id: int) -> int:
+    return offer_id // 1_000_000
+
+
+class Trickled(bytes):
+    """A body the HTTP handler sends one byte every `delay` seconds (scenario 962)."""
+
+    def __new__(cls, body: bytes, delay: float):
+        trickled = super().__new__(cls, body)
+        trickled.delay = delay
+        return trickled
+
+
+class Refusal(Exception):
+    """A business refusal: answered as `success: false` with this code and message."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def encode(document: dict) -> bytes:
+    """JSON with Decimal amounts written as plain numbers (no float on the way)."""
+
+    def default(value):
+        if isinstance(value, Decimal):
+            return f"__decimal__{value}"
+        raise TypeError(type(value).__name__)
+
+    text = json.dumps(document, ensure_ascii=False, default=default)
+    return re.sub(r'"__decimal__([-0-9.E+]+)"', r"\1", text).encode()
+
+
+class Gateway:
+    """What every endpoint shares: options, trace ids, the envelope, the checks every
+    request passes before its endpoint sees it. `ENDPOINTS` maps a path to the name of
+    the method answering it: `(request, raw, trace_id) -> (status, content type, body)`."""
+
+    ENDPOINTS: dict[str, str] = {}
+
+    def __init__(
+        self, *, app_key: str = "", latency: float = 0.0, slow: float = 10.0, trickle: float = 0.5
+    ):
+        self.app_key = app_key
+        self.latency = latency
+        self.slow = slow
+        self.trickle = trickle
+        self._seen: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._trace_counter = 0
+
+    def trace_id(self, body: bytes) -> str:
+        with self._lock:
+            self._trace_counter += 1
+            counter = self._trace_counter
+        return hashlib.sha1(body + str(counter).encode(), usedforsecurity=False).hexdigest()[:12]
+
+    def envelope(self, data, *, code=200, message="操作成功", trace_id: str) -> dict:
+        return {
+            "code": code,
+            "message": message,
+            "data": data,
+            "timestamp": int(time.time() * 1000),
+            "traceId": trace_id,
+        }
+
+    def first_time(self, fingerprint: str) -> bool:
+        with self._lock:
+            count = self._seen.get(fingerprint, 0)
+            self._seen[fingerprint] = count + 1
+        return count == 0
+
+    @staticmethod
+    def fingerprint(raw: bytes) -> str:
+        try:
+            request = json.loads(raw)
+            request.pop("appKey", None)
+            request.pop("appSecret", None)
+            canonical = json.dumps(request, sort_keys=True)
+        except (ValueError, AttributeError):
+            canonical = raw.decode(errors="replace")
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def answer(self, path: str, raw: bytes) -> tuple[int, str, bytes]:
+        """(HTTP status, content type, body) for one request to the endpoint at `path`."""
+        trace_id = self.trace_id(raw)
+        try:
+            request = json.loads(raw)
+        except ValueError:
+            return (
+                400,
+                "application/json",
+                encode(
+                    self.envelope(None, code=400, message="请求体不是合法的JSON", trace_id=trace_id)
+                ),
+            )
+        if not isinstance(request, dict):
+            return (
+                400,
+                "application/json",
+                encode(
+                    self.envelope(None, code=400, message="请求体必须是对象", trace_id=trace_id)
+                ),
+            )
+        if self.app_key and request.get("appKey") != self.app_key:
+            return (
+                200,
+                "application/json",
+                encode(self.envelope(None, code=1001, message="appKey无效", trace_id=trace_id)),
+            )
+        return getattr(self, self.ENDPOINTS[path])(request, raw, trace_id)
+
+    @staticmethod
+    def strict_order(request: dict) -> tuple[str, list[tuple[int, str | None, int]]]:
+        """The checks of an order-like request (preview, create order): every
+        `addressParam` field present and non-empty, a known flow, 1 to 50 lines of
+        quantity at least 1, one seller. Returns (flow, [(offer, spec, quantity)])."""
+        address = request.get("addressParam")
+        if not isinstance(address, dict):
+            raise Refusal("ADDRESS_REQUIRED", "缺少收货地址信息 addressParam")
+        missing = [f for f in ADDRESS_FIELDS if not str(address.get(f) or "").strip()]
+        if missing:
+            raise Refusal("ADDRESS_INCOMPLETE", "收货地址信息不完整: " + ", ".join(missing))
+        flow = request.get("flow") or ""
+        if flow and flow not in FLOWS:
+            raise Refusal("FLOW_INVALID", f"不支持的flow: {flow}")
+        cargo = request.get("cargoParamList")
+        if not isinstance(cargo, list) or not cargo:
+            raise Refusal("CARGO_REQUIRED", "缺少商品信息 cargoParamList")
+        if len(cargo) > MAX_LINES:
+            raise Refusal("CARGO_TOO_MANY", "每次最多50个商品")
+        lines = []
+        for item in cargo:
+            offer_id = item.get("offerId") if isinstance(item, dict) else None
+            quantity = item.get("quantity") if isinstance(item, dict) else None
+            if not isinstance(offer_id, int) or isinstance(offer_id, bool) or offer_id <= 0:
+                raise Refusal("500_002", "商品offerId缺失或无效")
+            if isinstance(quantity, bool) or not isinstance(quantity, int | float) or quantity < 1:
+                raise Refusal("500_005", f"商品{offer_id}的数量必须至少为1")
+            lines.append((offer_id, item.get("specId"), int(quantity)))
+        if len({seller_of(o) for o, _, _ in lines}) > 1:
+            raise Refusal("500_002", "预览订单只允许同一个供应商的商品")
+        return flow, lines
+
+
+class CallLog:
+    """How many calls the sandbox received, per offer: `GET /calls` answers it, so a test
+    can prove how often the product called the gateway."""
+
+    PATH = "/calls"
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.total = 0
+        self.by_offer: dict[str, int] = {}
+
+    def count(self, raw: bytes) -> None:
+        try:
+            offers = {str(c["offerId"]) for c in json.loads(raw)["cargoParamList"]}
+        except (ValueError, KeyError, TypeError):
+            offers = set()
+        with self._lock:
+            self.total += 1
+            for offer in offers:
+                self.by_offer[offer] = self.by_offer.get(offer, 0) + 1
+
+    def as_json(self) -> bytes:
+        with self._lock:
+            return json.dumps({"total": self.total, "by_offer": self.by_offer}).encode()
+
+
+def make_handler(sandbox: Gateway):
+    calls = CallLog()
+    conventions = (importlib.import_module(__package__).__doc__ or "").encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "daji-sandbox/1"
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            path = self.path.split("?")[0]
+            if path not in sandbox.ENDPOINTS:
+                self.send(404, "application/json", b'{"code":404,"message":"not found"}')
+                return
+            calls.count(raw)
+            if sandbox.latency:
+                time.sleep(sandbox.latency)
+            self.send(*sandbox.answer(path, raw))
+
+        def do_GET(self):
+            if self.path == CallLog.PATH:
+                self.send(200, "application/json", calls.as_json())
+                return
+            self.send(200, "text/plain; charset=utf-8", conventions)
+
+        def send(self, status: int, content_type: str, body: bytes):
+            self.send_response(status)
+            self.send_header(
+                "Content-Type",
+                content_type + ("" if "charset" in content_type else "; charset=utf-8"),
+            )
+            self.send_header("Content-Length", str(len(body)))
+            if status in (429, 503):
+                self.send_header("Retry-After", "0")
+            self.end_headers()
+            if not isinstance(body, Trickled):
+                self.wfile.write(body)
+                return
+            self.wfile.flush()
+            self.close_connection = True
+            for byte in body:  # until the client gives up and closes the connection
+                time.sleep(body.delay)
+                try:
+                    self.wfile.write(bytes((byte,)))
+                    self.wfile.flush()
+                except OSError:
+                    return
+
+        def log_message(self, format, *args):  # the request line only: bodies hold credentials
+            if os.environ.get("SANDBOX_QUIET") != "1":
+                super().log_message(format, *args)
+
+    return Handler
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # The default backlog of 5 drops connections when a run calls for 20 suppliers at once,
+    # and each dropped SYN costs the client a 1 s retransmission.
+    request_queue_size = 128
+
+
+def serve(host: str, port: int, sandbox: Gateway) -> ThreadingHTTPServer:
+    return _Server((host, port), make_handler(sandbox))
+
+
+def main(argv: list[str] | None = None) -> None:
+    from . import PREVIEW_PATH, Sandbox  # the package puts the endpoints together
+
+    parser = argparse.ArgumentParser(
+        prog="python -m previews.sandbox", description="The local sandbox of the 1688 gateway."
+    )
+    parser.add_argument("--host", default=os.environ.get("SANDBOX_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("SANDBOX_PORT", "8001")))
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=float(os.environ.get("SANDBOX_LATENCY", "0.2")),
+        help="seconds every answer waits (default 0.2)",
+    )
+    parser.add_argument(
+        "--slow",
+        type=float,
+        default=float(os.environ.get("SANDBOX_SLOW_SECONDS", "10")),
+        help="seconds a slow scenario (offer ending 952) waits",
+    )
+    parser.add_argument(
+        "--app-key",
+        default=os.environ.get("SANDBOX_APP_KEY", ""),
+        help="when set, calls must send this appKey",
+    )
+    parser.add_argument(
+        "--trickle",
+        type=float,
+        default=float(os.environ.get("SANDBOX_TRICKLE_SECONDS", "0.5")),
+        help="seconds between the bytes of a trickled answer (offer ending 962)",
+    )
+    args = parser.parse_args(argv)  # fmt: skip
+    server = serve(
+        args.host,
+        args.port,
+        Sandbox(app_key=args.app_key, latency=args.latency, slow=args.slow, trickle=args.trickle),
+    )
+    print(f"Sandbox gateway on http://{args.host}:{server.server_port}{PREVIEW_PATH}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
