@@ -54,10 +54,13 @@ class Kind(StrEnum):
 
     TEXT = "text"
     INT = "int"
+    IDENTIFIER = "identifier"  # a whole number that names something, e.g. an offer id
     MONEY = "money"  # yuan as Decimal, to the fen
 
 
-NUMBER_FORMATS = {Kind.MONEY: "#,##0.00"}  # other kinds keep the spreadsheet's default
+# Other kinds keep the spreadsheet's default; in that "General" format Excel shows a
+# 12-digit offer id as 7.33E+11, so identifiers are shown whole.
+NUMBER_FORMATS = {Kind.MONEY: "#,##0.00", Kind.IDENTIFIER: "0"}
 
 
 class LineRow(NamedTuple):
@@ -89,7 +92,7 @@ COLUMNS = (
     Column("supplier", _lazy("Supplier"), 18, Kind.TEXT, lambda r: r.supplier.name),
     Column("status", _lazy("Status"), 12, Kind.TEXT, lambda r: r.supplier.badge_label),
     Column("order", _lazy("Order"), 6, Kind.INT, lambda r: r.record.index + 1),
-    Column("offer", _lazy("Offer"), 15, Kind.INT, lambda r: r.line.offer_id),
+    Column("offer", _lazy("Offer"), 15, Kind.IDENTIFIER, lambda r: r.line.offer_id),
     Column("spec_id", _lazy("Spec id"), 34, Kind.TEXT, lambda r: r.line.spec_id),
     Column("title", _lazy("Title"), 24, Kind.TEXT, lambda r: r.line.title),
     Column("quantity", _lazy("Quantity"), 9, Kind.INT, lambda r: r.line.quantity),

@@ -80,6 +80,9 @@ def test_xlsx_export(buyer, buyer_client, stocked_cart, inline_runs):
     example = next(r for r in rows if r[3] == 670291644950)
     assert Decimal(str(example[10])) == Decimal("16.71") and example[6] == 1
     assert rows[-1][0].startswith("Grand total")
+    # An offer id stays a number and is shown whole, not as 6.70E+11.
+    offer_cell = next(row[3] for row in sheet.iter_rows(min_row=2) if row[3].value)
+    assert isinstance(offer_cell.value, int) and offer_cell.number_format == "0"
     # The sheet is laid out by the one column table: headers, widths, number formats.
     assert list(rows[0]) == [str(column.header) for column in exports.COLUMNS]
     for number, column in enumerate(exports.COLUMNS, start=1):
