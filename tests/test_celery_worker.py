@@ -1,11 +1,14 @@
 """A real worker process consumes tasks, on the embedded broker and on Redis."""
 
+import os
+import signal
 import uuid
+from pathlib import Path
 
 import pytest
 from celery import Celery
 
-from .processes import celery_worker, child_env, redis_url
+from .processes import celery_worker, child_env, redis_url, wait_until
 
 pytestmark = pytest.mark.worker
 
@@ -68,3 +71,23 @@ def test_task_queued_while_worker_is_stopped_runs_when_it_starts(tmp_path, broke
         result.get(timeout=1)  # no worker yet: nothing answers
     with celery_worker(env, log=tmp_path / "worker.log"):
         assert result.get(timeout=60)["token"] == token
+
+
+def test_a_killed_supervisor_takes_its_worker_with_it(tmp_path):
+    """`manage.py run_worker` killed with SIGKILL (no chance to clean up) must not leave an
+    unsupervised worker taking runs behind it."""
+    app, env = embedded(tmp_path)
+    with celery_worker(env, log=tmp_path / "worker.log", supervised=True) as supervisor:
+        token = uuid.uuid4().hex
+        worker_pid = app.send_task("previews.ping", args=[token]).get(timeout=60)["pid"]
+        os.kill(supervisor.pid, signal.SIGKILL)
+        supervisor.wait(timeout=10)
+        wait_until(lambda: not _alive(worker_pid), timeout=30, what="the worker to stop")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ")[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"  # a zombie has stopped; only its exit status is left to collect

@@ -5,14 +5,30 @@ while a task is unacknowledged (acks late): closing the channel tries to restore
 unacked message through a connection that is already gone. A worker that is started
 again reconnects and goes on consuming. Production should supervise the same way
 (systemd `Restart=always` or this command).
+
+The worker is told to stop when this supervisor dies, however it dies (on Linux, through
+PR_SET_PDEATHSIG): a supervisor killed with SIGKILL must not leave an unsupervised worker
+taking runs behind it.
 """
 
+import ctypes
+import ctypes.util
 import signal
 import subprocess
 import sys
 import time
 
 from django.core.management.base import BaseCommand
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _stop_with_parent() -> None:
+    """In the child, before exec: ask the kernel for SIGTERM when the supervisor dies."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class Command(BaseCommand):
@@ -36,7 +52,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         while True:
-            child = subprocess.Popen(command)
+            child = subprocess.Popen(command, preexec_fn=_stop_with_parent)
             status = child.wait()
             if stopping:
                 return
