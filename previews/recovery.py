@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
-from . import services
+from . import failures, services
 from .models import PreviewRun
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def requeue_abandoned_runs() -> tuple[int, int]:
     requeued = failed = 0
     for run_id, token, executions in abandoned.values_list("pk", "worker_token", "executions"):
         if executions >= settings.PREVIEW_MAX_EXECUTIONS:
-            services.fail_run(run_id=run_id, kind="worker_lost")
+            services.fail_run(run_id=run_id, kind=failures.WORKER_LOST)
             failed += 1
             continue
         requeued += PreviewRun.objects.filter(
@@ -77,7 +77,7 @@ def fail_overdue_runs() -> int:
     overdue = PreviewRun.objects.filter(status=PreviewRun.Status.RUNNING, started_at__lt=cutoff)
     count = 0
     for run_id in overdue.values_list("pk", flat=True):
-        services.fail_run(run_id=run_id, kind="time_limit")
+        services.fail_run(run_id=run_id, kind=failures.TIME_LIMIT)
         count += 1
     return count
 

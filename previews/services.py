@@ -33,11 +33,10 @@ from django.db import (
     transaction,
 )
 from django.db.models import Exists, F, OuterRef, Q
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from . import gateway
+from . import failures, gateway
 from .models import (
     CartLine,
     PreviewLine,
@@ -611,20 +610,11 @@ def record_failure(*, supplier_preview_id: int, error: gateway.GatewayError) -> 
     return True
 
 
-RUN_FAILURES = {
-    "worker_lost": gettext_lazy(
-        "The worker stopped while previewing this run (it was restarted or killed). "
-        "Nothing was lost: run it again."
-    ),
-    "time_limit": gettext_lazy("The preview took longer than the time limit; run it again."),
-}
-
-
 def fail_run(*, run_id: int, kind: str) -> None:
-    """End a run that cannot finish (`kind` of RUN_FAILURES): its unanswered suppliers
-    fail for the same reason. The reason is stored in English; pages translate the kind."""
-    with translation.override("en"):
-        reason = str(RUN_FAILURES[kind])
+    """End a run that cannot finish (`kind` of failures.RUN_FAILURES): its unanswered
+    suppliers fail for the same reason. The reason is stored in English; pages translate
+    the kind."""
+    reason = failures.stored_reason(kind)
     with transaction.atomic():
         now = timezone.now()
         SupplierPreview.objects.filter(run_id=run_id, status=SupplierPreview.Status.PENDING).update(

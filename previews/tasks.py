@@ -8,7 +8,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_ready, worker_shutdown
 from django import db
 
-from . import recovery, services
+from . import failures, recovery, services
 
 
 @shared_task(name="previews.ping", ignore_result=False)
@@ -27,7 +27,7 @@ def execute_preview_run(run_id: int) -> None:
     try:
         services.execute_run(run_id=run_id)
     except SoftTimeLimitExceeded:
-        services.fail_run(run_id=run_id, kind="time_limit")
+        services.fail_run(run_id=run_id, kind=failures.TIME_LIMIT)
 
 
 _timer: recovery.RecoveryTimer | None = None

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from . import cart, exports, regions, services
+from . import cart, exports, failures, regions, services
 from .breakdown import build_breakdown, runs_with_results, with_grand_totals
 from .comparison import compare
 from .forms import (
@@ -322,7 +322,7 @@ def run_detail(request, pk):
             "run": run,
             "breakdown": build_breakdown(run),
             "rerun_token": uuid.uuid4(),
-            "run_failure": services.RUN_FAILURES.get(run.failure_kind),
+            "run_failure": failures.run_failure(run.failure_kind),
         },
     )
 
