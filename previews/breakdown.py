@@ -1,7 +1,7 @@
 """The per-supplier breakdown of a run: what the run page, exports and comparisons show.
 
 Built from a run whose suppliers, records, lines and promotions are prefetched (see
-`runs_with_results`), so it costs the same few queries however big the run is.
+`selectors.runs_with_results`), so it costs the same few queries however big the run is.
 Failure texts come from the catalogue (failures.py).
 """
 
@@ -11,54 +11,13 @@ import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from . import failures
 from .gateway import MAX_LINES_PER_CALL
-from .models import PreviewLine, PreviewPromotion, PreviewRecord, PreviewRun, SupplierPreview
+from .models import PreviewPromotion, PreviewRecord, PreviewRun, SupplierPreview
 from .money import allocate, format_fen, reconcile, unit_cost
-
-
-def runs_with_results(runs: QuerySet[PreviewRun]) -> QuerySet[PreviewRun]:
-    """Prefetch everything a breakdown reads: a constant number of queries."""
-    line_promotions = PreviewPromotion.objects.order_by("pk")
-    return runs.prefetch_related(
-        Prefetch("suppliers", queryset=SupplierPreview.objects.order_by("position")),
-        Prefetch(
-            "suppliers__records",
-            queryset=PreviewRecord.objects.order_by("index").prefetch_related(
-                Prefetch("promotions", queryset=line_promotions.filter(line__isnull=True),
-                         to_attr="shop_promotions"),
-            ),
-        ),
-        Prefetch(
-            "suppliers__records__lines",
-            queryset=PreviewLine.objects.order_by("index").prefetch_related(
-                Prefetch("promotions", queryset=line_promotions)
-            ),
-        ),
-    )  # fmt: skip
-
-
-def with_grand_totals(runs: QuerySet[PreviewRun]) -> QuerySet[PreviewRun]:
-    """Annotate `grand_total_fen`: in SQL, the grand total a breakdown gives, i.e. the
-    totals of the suppliers that can be ordered (`SupplierPreview.objects.orderable()`,
-    the SQL twin of `SupplierPreview.can_be_ordered`). For lists, where building every
-    breakdown would cost."""
-    orderable = (
-        PreviewRecord.objects.filter(
-            supplier_preview__run=OuterRef("pk"),
-            supplier_preview__in=SupplierPreview.objects.orderable(),
-        )
-        .order_by()
-        .values("supplier_preview__run")
-        .annotate(total=Sum("sum_payment_fen"))
-        .values("total")
-    )
-    return runs.annotate(grand_total_fen=Coalesce(Subquery(orderable), 0))
 
 
 @dataclass

@@ -150,21 +150,6 @@ def start_address_comparison(
     return submission_token
 
 
-def previous_run(run: PreviewRun) -> PreviewRun | None:
-    """The latest earlier finished run of the same owner that asked the same thing."""
-    return (
-        PreviewRun.objects.filter(
-            owner=run.owner,
-            fingerprint=run.fingerprint,
-            status=PreviewRun.Status.DONE,
-            created_at__lt=run.created_at,
-        )
-        .exclude(pk=run.pk)
-        .order_by("-created_at", "-pk")
-        .first()
-    )
-
-
 def rerun(*, run: PreviewRun, submission_token: uuid.UUID) -> tuple[PreviewRun, bool]:
     """A new run asking exactly what `run` asked: same address snapshot, lines and flow."""
     groups = [

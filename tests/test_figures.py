@@ -20,9 +20,10 @@ from django.utils import translation
 from openpyxl import load_workbook
 
 from previews import services
-from previews.breakdown import build_breakdown, runs_with_results, with_grand_totals
+from previews.breakdown import build_breakdown
 from previews.models import PreviewRecord, PreviewRun, SupplierPreview
 from previews.sandbox import Sandbox
+from previews.selectors import runs_with_results, with_grand_totals
 
 from .conftest import ADDRESS_FORM
 from .services import celery_worker, wait_until

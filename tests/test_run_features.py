@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from previews import services
+from previews import selectors, services
 from previews.models import PreviewRun
 
 from .test_runs import sandbox_config
@@ -127,7 +127,7 @@ def test_another_run_with_other_lines_is_not_compared(
     address, lines = stocked_cart(buyer, CART)
     preview(buyer_client, address, lines)
     other = preview(buyer_client, address, lines[:1])
-    assert services.previous_run(other) is None
+    assert selectors.previous_run(other) is None
 
 
 def test_same_lines_to_several_addresses_side_by_side(

@@ -9,13 +9,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from previews import gateway, services
-from previews.breakdown import build_breakdown, runs_with_results, with_grand_totals
+from previews.breakdown import build_breakdown
 from previews.models import (
     CartLine,
     PreviewLine,
     PreviewRecord,
     PreviewRun,
 )
+from previews.selectors import runs_with_results, with_grand_totals
 
 from .conftest import DEMO_SUPPLIERS
 from .factories import finished_run

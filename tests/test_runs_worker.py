@@ -17,8 +17,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from previews.breakdown import build_breakdown, runs_with_results
+from previews.breakdown import build_breakdown
 from previews.models import PreviewLine, PreviewRecord, PreviewRun, SupplierPreview
+from previews.selectors import runs_with_results
 from previews.tasks import execute_preview_run
 
 from .conftest import start_run, wait_for_status
