@@ -55,6 +55,7 @@ def refusal_explanation(code: object) -> str | None:
 # gateway's kinds (gateway.ErrorKind).
 WORKER_LOST = "worker_lost"
 TIME_LIMIT = "time_limit"
+INTERNAL = "internal"
 
 # How a call to the gateway failed (gateway.ErrorKind).
 GATEWAY_FAILURES = {
@@ -82,7 +83,13 @@ RUN_FAILURES = {
 
 # Failures of our own: the text is the whole story (the stored reason is English, for the
 # admin and the logs, and is not shown as detail).
-OWN_FAILURES = {**RUN_FAILURES}
+OWN_FAILURES = {
+    **RUN_FAILURES,
+    INTERNAL: gettext_lazy(
+        "An error in this product, not in the gateway, stopped this preview; the team has "
+        "been told. Run it again later."
+    ),
+}
 
 FAILURES = {**GATEWAY_FAILURES, **OWN_FAILURES}
 

@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 from . import regions
 from .imports import parse_offer_id
 from .models import CartLine, Flow, ShippingAddress, Supplier
-from .services import missing_address_fields, snapshot_address
+from .runs import missing_address_fields, snapshot_address
 from .validators import (
     normalize_mobile,
     parse_quantity,

@@ -1,4 +1,4 @@
-"""Thin views: validate with a form, call a use case (cart, services), read through selectors.
+"""Thin views: validate with a form, call a use case (cart, runs), read through selectors.
 
 Every read is scoped to the signed-in buyer (selectors.py), so another buyer's ids give 404.
 """
@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from . import cart, exports, failures, regions, selectors, services
+from . import cart, exports, failures, regions, runs, selectors
 from .breakdown import build_breakdown
 from .forms import (
     AddressComparisonForm,
@@ -266,7 +266,7 @@ def preview_create(request):
     form = PreviewForm(request.POST or None, owner=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        run, _created = services.start_preview(
+        run, _created = runs.start_preview(
             owner=request.user,
             address=data["address"],
             lines=list(data["lines"].select_related("supplier")),
@@ -323,7 +323,7 @@ def run_rerun(request, pk):
         token = uuid.UUID(request.POST.get("submission_token", ""))
     except ValueError:
         token = uuid.uuid4()
-    new_run, _created = services.rerun(run=run, submission_token=token)
+    new_run, _created = runs.rerun(run=run, submission_token=token)
     return redirect(new_run)
 
 
@@ -331,7 +331,7 @@ def run_rerun(request, pk):
 def run_dispatch(request, pk):
     run = selectors.owned_run(owner=request.user, pk=pk)
     if run.status == PreviewRun.Status.QUEUED:
-        if services.dispatch_run(run_id=run.pk):
+        if runs.dispatch_run(run_id=run.pk):
             messages.success(request, _("The run was sent to the workers."))
         else:
             messages.error(
@@ -370,7 +370,7 @@ def address_comparison_create(request):
     form = AddressComparisonForm(request.POST or None, owner=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        group = services.start_address_comparison(
+        group = runs.start_address_comparison(
             owner=request.user,
             addresses=list(data["addresses"]),
             lines=list(data["lines"].select_related("supplier")),

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import translation
 from openpyxl import load_workbook
 
-from previews import services
+from previews import execution, runs
 from previews.breakdown import build_breakdown
 from previews.models import PreviewRecord, PreviewRun, SupplierPreview
 from previews.sandbox import Sandbox
@@ -132,10 +132,10 @@ def inline_runs(monkeypatch, sandbox_url):
     """Runs executed in this process against the sandbox, instead of by a worker."""
 
     def dispatch(*, run_id):
-        services.execute_run(run_id=run_id, config=sandbox_config(sandbox_url))
+        execution.execute_run(run_id=run_id, config=sandbox_config(sandbox_url))
         return True
 
-    monkeypatch.setattr(services, "dispatch_run", dispatch)
+    monkeypatch.setattr(runs, "dispatch_run", dispatch)
 
 
 # --------------------------------------------------------------------------- item 4

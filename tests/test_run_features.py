@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from previews import selectors, services
+from previews import execution, runs, selectors
 from previews.models import PreviewRun
 
 from .test_runs import sandbox_config
@@ -30,10 +30,10 @@ def inline_runs(monkeypatch, sandbox_url):
     """Runs executed in this process against the sandbox, instead of by a worker."""
 
     def dispatch(*, run_id):
-        services.execute_run(run_id=run_id, config=sandbox_config(sandbox_url))
+        execution.execute_run(run_id=run_id, config=sandbox_config(sandbox_url))
         return True
 
-    monkeypatch.setattr(services, "dispatch_run", dispatch)
+    monkeypatch.setattr(runs, "dispatch_run", dispatch)
 
 
 def preview(client, address, lines, flow="general") -> PreviewRun:
