@@ -30,7 +30,7 @@ VAR = setup_django("bench-load-", DJANGO_SECRET_KEY=SECRET_KEY)
 from django.conf import settings  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from previews import services  # noqa: E402
+from previews import runs  # noqa: E402
 from previews.models import CartLine, PreviewRun, Supplier  # noqa: E402
 from tests.processes import (  # noqa: E402
     celery_worker,
@@ -87,7 +87,7 @@ def make_buyer(n: int):
 
 
 def start(user, address, lines) -> PreviewRun:
-    run, _ = services.start_preview(
+    run, _ = runs.start_preview(
         owner=user, address=address, lines=lines, flow="general", submission_token=uuid.uuid4()
     )
     return run

@@ -1,7 +1,8 @@
 """The per-supplier breakdown of a run: what the run page, exports and comparisons show.
 
 Built from a run whose suppliers, records, lines and promotions are prefetched (see
-`runs_with_results`), so it costs the same few queries however big the run is.
+`selectors.runs_with_results`), so it costs the same few queries however big the run is.
+Failure texts come from the catalogue (failures.py).
 """
 
 from __future__ import annotations
@@ -10,55 +11,13 @@ import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import ngettext
 
-from .failures import refusal_explanation
+from . import failures
 from .gateway import MAX_LINES_PER_CALL
-from .models import PreviewLine, PreviewPromotion, PreviewRecord, PreviewRun, SupplierPreview
+from .models import PreviewPromotion, PreviewRecord, PreviewRun, SupplierPreview
 from .money import allocate, format_fen, reconcile, unit_cost
-from .services import RUN_FAILURES
-
-
-def runs_with_results(runs: QuerySet[PreviewRun]) -> QuerySet[PreviewRun]:
-    """Prefetch everything a breakdown reads: a constant number of queries."""
-    line_promotions = PreviewPromotion.objects.order_by("pk")
-    return runs.prefetch_related(
-        Prefetch("suppliers", queryset=SupplierPreview.objects.order_by("position")),
-        Prefetch(
-            "suppliers__records",
-            queryset=PreviewRecord.objects.order_by("index").prefetch_related(
-                Prefetch("promotions", queryset=line_promotions.filter(line__isnull=True),
-                         to_attr="shop_promotions"),
-            ),
-        ),
-        Prefetch(
-            "suppliers__records__lines",
-            queryset=PreviewLine.objects.order_by("index").prefetch_related(
-                Prefetch("promotions", queryset=line_promotions)
-            ),
-        ),
-    )  # fmt: skip
-
-
-def with_grand_totals(runs: QuerySet[PreviewRun]) -> QuerySet[PreviewRun]:
-    """Annotate `grand_total_fen`: in SQL, the grand total a breakdown gives, i.e. the
-    totals of the suppliers that can be ordered (`SupplierPreview.objects.orderable()`,
-    the SQL twin of `SupplierPreview.can_be_ordered`). For lists, where building every
-    breakdown would cost."""
-    orderable = (
-        PreviewRecord.objects.filter(
-            supplier_preview__run=OuterRef("pk"),
-            supplier_preview__in=SupplierPreview.objects.orderable(),
-        )
-        .order_by()
-        .values("supplier_preview__run")
-        .annotate(total=Sum("sum_payment_fen"))
-        .values("total")
-    )
-    return runs.annotate(grand_total_fen=Coalesce(Subquery(orderable), 0))
 
 
 @dataclass
@@ -76,7 +35,6 @@ class LineView:
     landed_total_fen: int | None = None
     landed_unit_cost: Decimal | None = None
     carriage_as_described: bool = False
-    cross_border_unpayable: bool = False
 
 
 @dataclass
@@ -89,7 +47,6 @@ class RecordView:
     goods_fen: int | None  # the lines' amounts, after line promotions
     order_discount_fen: int | None  # shop promotions and discounts on the whole order
     carriage_fen: int | None
-    discount_fen: int | None  # the record's own discountFee, as the gateway sent it
     other_fees_fen: int | None  # additionalFee
     unexplained_fen: int | None  # what the gateway's figures leave unexplained
     total_fen: int | None
@@ -193,7 +150,7 @@ class SupplierView:
         if blocked:
             return blocked[0]
         if any(not r.orderable_through_api for r in self.records):
-            return str(NOT_THROUGH_API)
+            return str(failures.NOT_THROUGH_API)
         return _("the gateway gave no total")
 
 
@@ -213,57 +170,20 @@ class RunBreakdown:
     def grand_total_fen(self) -> int:
         return sum(s.total_fen for s in self.included)
 
-    @property
-    def counts(self) -> dict[str, int]:
-        counts = {status: 0 for status in SupplierPreview.Status.values}
-        for supplier in self.suppliers:
-            counts[supplier.status] += 1
-        return counts
-
-
-def _explained(code: str, message: str) -> str:
-    explanation = refusal_explanation(code) if code else None
-    parts = [p for p in (explanation, message) if p]
-    if code and not explanation:
-        parts.insert(0, code)
-    return " — ".join(parts) if parts else _("The gateway marked this as not orderable.")
-
 
 def build_breakdown(run: PreviewRun) -> RunBreakdown:
     """The breakdown of a run fetched with `runs_with_results`."""
     return RunBreakdown([_supplier_view(s) for s in run.suppliers.all()])
 
 
-NOT_THROUGH_API = gettext_lazy(
-    "This order cannot be placed through the API (no trade mode): only on the 1688 site."
-)
-
-FAILURE_SUMMARIES = {
-    "connection": gettext_lazy("The gateway could not be reached."),
-    "timeout": gettext_lazy("The gateway did not answer in time."),
-    "http": gettext_lazy("The gateway failed with an error page."),
-    "rate_limited": gettext_lazy(
-        "The gateway is limiting how often we call it: run this again in a minute."
-    ),
-    "malformed": gettext_lazy("The gateway answered something that is not a valid preview."),
-    "rejected": gettext_lazy("The gateway refused this order."),
-    "busy": gettext_lazy(
-        "The gateway was busy (a temporary failure, not a refusal): run this again in a minute."
-    ),
-    **RUN_FAILURES,
-}
-
-
 def _supplier_view(preview: SupplierPreview) -> SupplierView:
     view = SupplierView(preview=preview)
     if preview.status in (SupplierPreview.Status.REJECTED, SupplierPreview.Status.FAILED):
-        # Documented refusal codes and our own failure kinds in the reader's language;
-        # the stored reason (the gateway's own words) follows as detail.
-        summary = refusal_explanation(preview.error_code) or FAILURE_SUMMARIES.get(
-            preview.error_kind
-        )
-        view.problems.append(str(summary) if summary else preview.reason)
-        if summary and preview.reason and preview.error_kind not in RUN_FAILURES:
+        # The catalogue's text in the reader's language; the stored reason (the gateway's
+        # own words) follows as detail, unless the failure is ours.
+        summary = failures.failure_summary(kind=preview.error_kind, code=preview.error_code)
+        view.problems.append(summary or preview.reason)
+        if summary and preview.reason and not failures.is_own_failure(preview.error_kind):
             view.notes.append(
                 ngettext(
                     "Details (tried %(n)s time): %(reason)s",
@@ -280,12 +200,12 @@ def _supplier_view(preview: SupplierPreview) -> SupplierView:
     described = set(preview.post_fee_by_desc_offer_ids)
     unpayable = set(preview.unsupported_cross_border_pay_offer_ids)
     for record in preview.records.all():
-        view.records.append(_record_view(record, titles, described, unpayable))
+        view.records.append(_record_view(record, titles, described))
     _supplier_notes(view, preview, described, unpayable)
     return view
 
 
-def _record_view(record: PreviewRecord, titles, described, unpayable) -> RecordView:
+def _record_view(record: PreviewRecord, titles, described) -> RecordView:
     lines = [
         LineView(
             offer_id=line.offer_id,
@@ -295,11 +215,10 @@ def _record_view(record: PreviewRecord, titles, described, unpayable) -> RecordV
             unit_price_fen=line.final_unit_price_fen,
             amount_fen=line.amount_fen,
             promotions=list(line.promotions.all()),
-            problems=[_explained(line.result_code, line.message)]
+            problems=[failures.order_problem(line.result_code, line.message)]
             if line.result_code or line.message
             else [],
             carriage_as_described=str(line.offer_id) in described,
-            cross_border_unpayable=str(line.offer_id) in unpayable,
         )
         for line in record.lines.all()
     ]
@@ -330,13 +249,12 @@ def _record_view(record: PreviewRecord, titles, described, unpayable) -> RecordV
         goods_fen=figures.goods_fen,
         order_discount_fen=figures.order_discount_fen,
         carriage_fen=figures.carriage_fen,
-        discount_fen=record.discount_fen,
         other_fees_fen=figures.other_fees_fen,
         unexplained_fen=figures.unexplained_fen,
         total_fen=record.sum_payment_fen,
         status=record.status,
         can_be_ordered=record.can_be_ordered,
-        problem="" if record.status else _explained(record.result_code, record.message),
+        problem="" if record.status else failures.order_problem(record.result_code, record.message),
         flow_flag=record.flow_flag,
         orderable_through_api=record.orderable_through_api,
         over_limit_channels=over_limit,
@@ -376,7 +294,7 @@ def _supplier_notes(view: SupplierView, preview, described, unpayable) -> None:
         view.notes.append(_("Flow used by 1688: %(flows)s.") % {"flows": ", ".join(flows)})
     view.notes += _split_notes(view, preview)
     if any(not r.orderable_through_api for r in view.records):
-        view.notes.append(str(NOT_THROUGH_API))
+        view.notes.append(str(failures.NOT_THROUGH_API))
     if described:
         view.notes.append(
             _("Carriage is not final: the seller sets it as described for offers %(offers)s.")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Sum
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -93,37 +93,6 @@ def add_cart_line(
         except IntegrityError:
             continue
     raise ValidationError(_("The cart changed while adding this line; please try again."))
-
-
-def supplier_groups(*, owner, lines, continues_from: int | None = None) -> list[Supplier]:
-    """One page of cart lines grouped by supplier, in the page's order.
-
-    Each supplier carries its whole-cart `line_count` and `total_quantity` (one query for
-    the page's suppliers), `page_lines`, its lines on this page, and `continued`: whether
-    its lines began on an earlier page (`continues_from` is the supplier of the line just
-    before this page).
-    """
-    page_lines: dict[int, list[CartLine]] = {}
-    for line in lines:
-        page_lines.setdefault(line.supplier_id, []).append(line)
-    suppliers = Supplier.objects.filter(owner=owner, pk__in=page_lines).annotate(
-        line_count=Count("lines"), total_quantity=Sum("lines__quantity")
-    )
-    by_pk = {supplier.pk: supplier for supplier in suppliers}
-    groups = []
-    for position, (supplier_id, its_lines) in enumerate(page_lines.items()):
-        supplier = by_pk[supplier_id]
-        supplier.page_lines = its_lines
-        supplier.continued = position == 0 and supplier_id == continues_from
-        groups.append(supplier)
-    return groups
-
-
-def cart_totals(*, owner) -> dict:
-    """Lines, pieces and suppliers of the whole cart."""
-    return CartLine.objects.filter(owner=owner).aggregate(
-        lines=Count("pk"), pieces=Sum("quantity"), suppliers=Count("supplier", distinct=True)
-    )
 
 
 @transaction.atomic

@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 from . import limits, regions
 from .imports import parse_offer_id
 from .models import CartLine, Flow, ShippingAddress, Supplier
-from .services import missing_address_fields, snapshot_address
+from .runs import missing_address_fields, snapshot_address
 from .validators import (
     QUANTITY_HELP,
     SPEC_ID_HELP,

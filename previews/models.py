@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import limits, validators
+from . import failures, limits, validators
 from .limits import MAX_OFFER_ID, MAX_QUANTITY, MIN_QUANTITY, SPEC_ID_LENGTH
 
 # Lets constraints say `spec_id__length=32`.
@@ -357,7 +357,7 @@ class SupplierPreview(models.Model):
         """The status in words, everywhere it is shown (pages, progress, exports): a
         failure the gateway called temporary says so, so it is not read as a refusal."""
         if self.status == self.Status.FAILED and self.error_kind in TEMPORARY_ERROR_KINDS:
-            return str(_("Temporary failure: try again"))
+            return str(failures.TEMPORARY_FAILURE)
         # As Django's own get_FOO_display: a plain str in the active language.
         return str(self.Status(self.status).label) if self.status in self.Status else self.status
 

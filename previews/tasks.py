@@ -1,4 +1,7 @@
-"""Celery entry points: thin, they take ids and call services."""
+"""Celery entry points: thin, they take ids and call the use cases (execution, runs).
+
+Nothing imports this module to send a task: tasks are sent by name (runs.EXECUTE_RUN_TASK).
+"""
 
 import os
 import socket
@@ -8,7 +11,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_ready, worker_shutdown
 from django import db
 
-from . import recovery, services
+from . import execution, failures, recovery, runs
 
 
 @shared_task(name="previews.ping", ignore_result=False)
@@ -17,7 +20,7 @@ def ping(token: str) -> dict:
     return {"token": token, "host": socket.gethostname(), "pid": os.getpid()}
 
 
-@shared_task(name="previews.execute_preview_run")
+@shared_task(name=runs.EXECUTE_RUN_TASK)
 def execute_preview_run(run_id: int) -> None:
     """Preview every supplier of a run (acks late: redelivered if the worker process dies).
 
@@ -25,9 +28,9 @@ def execute_preview_run(run_id: int) -> None:
     does nothing; one whose execution died (no heartbeat) takes it over.
     """
     try:
-        services.execute_run(run_id=run_id)
+        execution.execute_run(run_id=run_id)
     except SoftTimeLimitExceeded:
-        services.fail_run(run_id=run_id, kind="time_limit")
+        runs.fail_run(run_id=run_id, kind=failures.TIME_LIMIT)
 
 
 _timer: recovery.RecoveryTimer | None = None

@@ -15,7 +15,6 @@ from .limits import (
     SPEC_ID,
     SPEC_ID_LENGTH,
     grouped,
-    shorten_for_column,
 )
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -216,7 +215,3 @@ def validate_no_control_characters(value: str) -> None:
             code="control_character",
             params={"found": found},
         )
-
-
-# Until previews/services.py calls `limits.shorten_for_column` itself.
-shorten = shorten_for_column

@@ -1,22 +1,22 @@
-"""Thin views: every query is scoped to the signed-in buyer, so another buyer's ids give 404."""
+"""Thin views: validate with a form, call a use case (cart, runs), read through selectors.
+
+Every read is scoped to the signed-in buyer (selectors.py), so another buyer's ids give 404.
+"""
 
 import uuid
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.db.models import Count, Sum
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from . import cart, exports, regions, services
-from .breakdown import build_breakdown, runs_with_results, with_grand_totals
-from .comparison import compare
+from . import cart, exports, failures, regions, runs, selectors
+from .breakdown import build_breakdown
 from .forms import (
     AddressComparisonForm,
     CartImportForm,
@@ -26,12 +26,9 @@ from .forms import (
     SupplierForm,
 )
 from .imports import TooManyRows, decode_upload, parse_cart_rows
-from .models import CartLine, PreviewRun, ShippingAddress, Supplier
+from .models import PreviewRun
 
 IMPORT_ERRORS_SHOWN = 200
-# Cart lines per page: a cart of 10,000 lines renders one page at a time, still grouped
-# by supplier (a supplier spanning pages is continued on the next one).
-CART_LINES_PER_PAGE = 200
 
 
 def home(request):
@@ -42,12 +39,12 @@ def home(request):
 
 
 def address_list(request):
-    addresses = ShippingAddress.objects.filter(owner=request.user)
+    addresses = selectors.addresses(owner=request.user)
     return render(request, "previews/address_list.html", {"addresses": addresses})
 
 
 def address_form(request, pk=None):
-    address = get_object_or_404(ShippingAddress, pk=pk, owner=request.user) if pk else None
+    address = selectors.owned_address(owner=request.user, pk=pk) if pk else None
     form = ShippingAddressForm(request.POST or None, instance=address, owner=request.user)
     if request.method == "POST" and form.is_valid():
         cart.save_address(address=form.instance)
@@ -61,7 +58,7 @@ def address_form(request, pk=None):
 
 
 def address_delete(request, pk):
-    address = get_object_or_404(ShippingAddress, pk=pk, owner=request.user)
+    address = selectors.owned_address(owner=request.user, pk=pk)
     if request.method == "POST":
         cart.delete_address(address=address)
         messages.success(request, _("Address “%(label)s” deleted.") % {"label": address.label})
@@ -75,7 +72,7 @@ def address_delete(request, pk):
 
 @require_POST
 def address_make_default(request, pk):
-    address = get_object_or_404(ShippingAddress, pk=pk, owner=request.user)
+    address = selectors.owned_address(owner=request.user, pk=pk)
     address.is_default = True
     cart.save_address(address=address)
     messages.success(
@@ -97,14 +94,12 @@ def region_children(request, code):
 
 
 def supplier_list(request):
-    suppliers = Supplier.objects.filter(owner=request.user).annotate(
-        line_count=Count("lines"), total_quantity=Sum("lines__quantity")
-    )
+    suppliers = selectors.suppliers_with_totals(owner=request.user)
     return render(request, "previews/supplier_list.html", {"suppliers": suppliers})
 
 
 def supplier_form(request, pk=None):
-    supplier = get_object_or_404(Supplier, pk=pk, owner=request.user) if pk else None
+    supplier = selectors.owned_supplier(owner=request.user, pk=pk) if pk else None
     form = SupplierForm(request.POST or None, instance=supplier, owner=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
@@ -114,9 +109,7 @@ def supplier_form(request, pk=None):
 
 
 def supplier_delete(request, pk):
-    supplier = get_object_or_404(
-        Supplier.objects.annotate(line_count=Count("lines")), pk=pk, owner=request.user
-    )
+    supplier = selectors.owned_supplier(owner=request.user, pk=pk)
     if request.method == "POST":
         supplier.delete()
         messages.success(request, _("Supplier “%(name)s” deleted.") % {"name": supplier.name})
@@ -136,30 +129,21 @@ def supplier_delete(request, pk):
 
 
 def cart_lines(request):
-    lines = (
-        CartLine.objects.filter(owner=request.user)
-        .select_related("supplier")
-        .order_by("supplier__name", "supplier_id", "offer_id", "pk")
-    )
-    page = Paginator(lines, CART_LINES_PER_PAGE).get_page(request.GET.get("page"))
-    before = page.start_index() - 2  # the line just before this page, if any
-    continues_from = lines.values_list("supplier_id", flat=True)[before] if before >= 0 else None
+    shown = selectors.cart_page(owner=request.user, page_number=request.GET.get("page"))
     return render(
         request,
         "previews/cart.html",
         {
-            "page": page,
-            "page_range": page.paginator.get_elided_page_range(page.number),
-            "suppliers": cart.supplier_groups(
-                owner=request.user, lines=page.object_list, continues_from=continues_from
-            ),
-            "totals": cart.cart_totals(owner=request.user),
+            "page": shown.page,
+            "page_range": shown.page.paginator.get_elided_page_range(shown.page.number),
+            "suppliers": shown.suppliers,
+            "totals": shown.totals,
         },
     )
 
 
 def line_form(request, pk=None):
-    line = get_object_or_404(CartLine, pk=pk, owner=request.user) if pk else None
+    line = selectors.owned_line(owner=request.user, pk=pk) if pk else None
     form = CartLineForm(request.POST or None, owner=request.user, line=line)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -194,7 +178,7 @@ def line_form(request, pk=None):
 
 
 def line_delete(request, pk):
-    line = get_object_or_404(CartLine, pk=pk, owner=request.user)
+    line = selectors.owned_line(owner=request.user, pk=pk)
     if request.method == "POST":
         line.delete()
         messages.success(request, _("Line deleted."))
@@ -282,7 +266,7 @@ def preview_create(request):
     form = PreviewForm(request.POST or None, owner=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        run, _created = services.start_preview(
+        run, _created = runs.start_preview(
             owner=request.user,
             address=data["address"],
             lines=list(data["lines"].select_related("supplier")),
@@ -294,27 +278,14 @@ def preview_create(request):
 
 
 def run_list(request):
-    runs = with_grand_totals(
-        PreviewRun.objects.filter(owner=request.user)
-        .annotate(supplier_count=Count("suppliers"))
-        .order_by("-created_at", "-pk")
-    )
-    page = Paginator(runs, 25).get_page(request.GET.get("page"))
+    page = selectors.runs_page(owner=request.user, page_number=request.GET.get("page"))
     for run in page.object_list:
         run.rerun_token = uuid.uuid4()  # one token per rendered button: a double click runs once
     return render(request, "previews/run_list.html", {"page": page, "runs": page.object_list})
 
 
-def _owned_run(request, pk) -> PreviewRun:
-    # Looking changes nothing: the workers' recovery schedule sends waiting runs and takes
-    # back a dead worker's runs (previews/recovery.py), so the outcome is the same whoever
-    # opens the page, and eight polls at once send nothing.
-    return get_object_or_404(PreviewRun, pk=pk, owner=request.user)
-
-
 def run_detail(request, pk):
-    run = _owned_run(request, pk)
-    run = runs_with_results(PreviewRun.objects.filter(pk=run.pk)).get()
+    run = selectors.run_with_results(owner=request.user, pk=pk)
     return render(
         request,
         "previews/run_detail.html",
@@ -322,14 +293,15 @@ def run_detail(request, pk):
             "run": run,
             "breakdown": build_breakdown(run),
             "rerun_token": uuid.uuid4(),
-            "run_failure": services.RUN_FAILURES.get(run.failure_kind),
+            "run_failure": failures.run_failure(run.failure_kind),
         },
     )
 
 
 def run_status(request, pk):
-    """Progress of a run for the page's polling script."""
-    run = _owned_run(request, pk)
+    """Progress of a run for the page's polling script. Looking changes nothing, so eight
+    polls at once send nothing."""
+    run = selectors.owned_run(owner=request.user, pk=pk)
     suppliers = [
         {"id": s.pk, "status": s.status, "label": s.get_status_display()}
         for s in run.suppliers.order_by("position")
@@ -346,20 +318,20 @@ def run_status(request, pk):
 
 @require_POST
 def run_rerun(request, pk):
-    run = get_object_or_404(PreviewRun, pk=pk, owner=request.user)
+    run = selectors.owned_run(owner=request.user, pk=pk)
     try:
         token = uuid.UUID(request.POST.get("submission_token", ""))
     except ValueError:
         token = uuid.uuid4()
-    new_run, _created = services.rerun(run=run, submission_token=token)
+    new_run, _created = runs.rerun(run=run, submission_token=token)
     return redirect(new_run)
 
 
 @require_POST
 def run_dispatch(request, pk):
-    run = get_object_or_404(PreviewRun, pk=pk, owner=request.user)
+    run = selectors.owned_run(owner=request.user, pk=pk)
     if run.status == PreviewRun.Status.QUEUED:
-        if services.dispatch_run(run_id=run.pk):
+        if runs.dispatch_run(run_id=run.pk):
             messages.success(request, _("The run was sent to the workers."))
         else:
             messages.error(
@@ -370,8 +342,7 @@ def run_dispatch(request, pk):
 
 
 def run_export(request, pk, file_format):
-    run = get_object_or_404(PreviewRun, pk=pk, owner=request.user)
-    run = runs_with_results(PreviewRun.objects.filter(pk=run.pk)).get()
+    run = selectors.run_with_results(owner=request.user, pk=pk)
     rows = exports.export_rows(build_breakdown(run))
     name = f"preview-run-{run.pk}"
     if file_format == "xlsx":
@@ -386,15 +357,8 @@ def run_export(request, pk, file_format):
 
 def run_compare(request, pk):
     """This run against the previous run of the same lines to the same address."""
-    run = get_object_or_404(PreviewRun, pk=pk, owner=request.user)
-    previous = services.previous_run(run)
-    comparison = None
-    if previous is not None:
-        both = {
-            r.pk: r
-            for r in runs_with_results(PreviewRun.objects.filter(pk__in=[run.pk, previous.pk]))
-        }
-        comparison = compare(build_breakdown(both[previous.pk]), build_breakdown(both[run.pk]))
+    run = selectors.owned_run(owner=request.user, pk=pk)
+    previous, comparison = selectors.comparison_with_previous(run)
     return render(
         request,
         "previews/run_compare.html",
@@ -406,7 +370,7 @@ def address_comparison_create(request):
     form = AddressComparisonForm(request.POST or None, owner=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        group = services.start_address_comparison(
+        group = runs.start_address_comparison(
             owner=request.user,
             addresses=list(data["addresses"]),
             lines=list(data["lines"].select_related("supplier")),
@@ -418,26 +382,14 @@ def address_comparison_create(request):
 
 
 def address_comparison(request, group):
-    runs = list(
-        runs_with_results(
-            PreviewRun.objects.filter(owner=request.user, address_group=group).order_by("pk")
-        )
-    )
-    if not runs:
-        raise Http404
-    columns = [(run, build_breakdown(run)) for run in runs]
-    names = list(dict.fromkeys(s.name for _run, b in columns for s in b.suppliers))
-    rows = [
-        (name, [next((s for s in b.suppliers if s.name == name), None) for _run, b in columns])
-        for name in names
-    ]
+    shown = selectors.address_comparison(owner=request.user, group=group)
     return render(
         request,
         "previews/address_comparison.html",
         {
-            "columns": columns,
-            "rows": rows,
-            "finished": all(run.is_finished for run in runs),
-            "status_urls": [reverse("previews:run-status", args=[run.pk]) for run in runs],
+            "columns": shown.columns,
+            "rows": shown.rows,
+            "finished": all(run.is_finished for run in shown.runs),
+            "status_urls": [reverse("previews:run-status", args=[run.pk]) for run in shown.runs],
         },
     )

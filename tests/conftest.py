@@ -274,9 +274,9 @@ def start_run(owner, address, lines, flow="general"):
     """A run started as the preview form starts one (dispatched after commit)."""
     import uuid
 
-    from previews import services
+    from previews import runs
 
-    run, _created = services.start_preview(
+    run, _created = runs.start_preview(
         owner=owner, address=address, lines=lines, flow=flow, submission_token=uuid.uuid4()
     )
     return run

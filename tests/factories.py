@@ -2,7 +2,7 @@
 
 import uuid
 
-from previews import services
+from previews import runs
 from previews.models import (
     CartLine,
     PreviewLine,
@@ -19,7 +19,7 @@ def finished_run(owner, address, *, suppliers: int, lines: int) -> PreviewRun:
     promotion, every order with a shop discount and a total above the shegou limit."""
     run = PreviewRun.objects.create(
         owner=owner,
-        address_snapshot=services.snapshot_address(address),
+        address_snapshot=runs.snapshot_address(address),
         submission_token=uuid.uuid4(),
         status=PreviewRun.Status.DONE,
     )

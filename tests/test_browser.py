@@ -171,11 +171,11 @@ def test_keyboard_only_login_and_preview(browser_page, live_server, buyer, stock
 
 
 def test_pages_fit_a_phone(browser_page, live_server, buyer, stocked_cart, monkeypatch):
-    from previews import services
+    from previews import runs
 
-    monkeypatch.setattr(services, "dispatch_run", lambda *, run_id: False)
+    monkeypatch.setattr(runs, "dispatch_run", lambda *, run_id: False)
     address, lines = stocked_cart(buyer)
-    run, _ = services.start_preview(
+    run, _ = runs.start_preview(
         owner=buyer, address=address, lines=lines, flow="", submission_token=uuid.uuid4()
     )
     page = browser_page
@@ -195,11 +195,11 @@ def test_pages_fit_a_phone(browser_page, live_server, buyer, stocked_cart, monke
 def test_hostile_promotion_html_never_runs(
     browser_page, live_server, buyer, stocked_cart, worker_env, tmp_path
 ):
-    from previews import services
+    from previews import runs
 
     address, lines = stocked_cart(buyer, {"Hostile": [(681234001959, "", 1)]})
     with celery_worker(worker_env, log=tmp_path / "worker.log"):
-        run, _ = services.start_preview(
+        run, _ = runs.start_preview(
             owner=buyer, address=address, lines=lines, flow="", submission_token=uuid.uuid4()
         )
         wait_until(lambda: PreviewRun.objects.get(pk=run.pk).is_finished, timeout=30)

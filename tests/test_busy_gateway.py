@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from previews import gateway, services
+from previews import execution, gateway, runs
 from previews.models import PreviewRun
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def no_dispatch(monkeypatch):
     """The run executes in-process against the sandbox; the worker path has its own tests."""
-    monkeypatch.setattr(services, "dispatch_run", lambda *, run_id: False)
+    monkeypatch.setattr(runs, "dispatch_run", lambda *, run_id: False)
 
 
 def supplier_section(html: str, name: str) -> str:
@@ -37,11 +37,11 @@ def test_busy_suppliers_are_retried_and_a_lasting_one_is_temporary_not_refused(
             "refuses": [(619999001901, "", 1)],
         },
     )
-    run, _ = services.start_preview(
+    run, _ = runs.start_preview(
         owner=buyer, address=address, lines=lines, flow="general", submission_token=uuid.uuid4()
     )
     config = gateway.GatewayConfig(base_url=sandbox_url, max_attempts=3, backoff_base=0.01)
-    services.execute_run(run_id=run.pk, config=config)
+    execution.execute_run(run_id=run.pk, config=config)
 
     run = PreviewRun.objects.get(pk=run.pk)
     assert run.status == "done"

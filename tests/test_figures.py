@@ -19,10 +19,11 @@ from django.urls import reverse
 from django.utils import translation
 from openpyxl import load_workbook
 
-from previews import services
-from previews.breakdown import build_breakdown, runs_with_results, with_grand_totals
+from previews import execution, runs
+from previews.breakdown import build_breakdown
 from previews.models import PreviewRecord, PreviewRun, SupplierPreview
 from previews.sandbox import Sandbox
+from previews.selectors import runs_with_results, with_grand_totals
 
 from .conftest import ADDRESS_FORM
 from .processes import celery_worker, wait_until
@@ -131,10 +132,10 @@ def inline_runs(monkeypatch, sandbox_url):
     """Runs executed in this process against the sandbox, instead of by a worker."""
 
     def dispatch(*, run_id):
-        services.execute_run(run_id=run_id, config=sandbox_config(sandbox_url))
+        execution.execute_run(run_id=run_id, config=sandbox_config(sandbox_url))
         return True
 
-    monkeypatch.setattr(services, "dispatch_run", dispatch)
+    monkeypatch.setattr(runs, "dispatch_run", dispatch)
 
 
 # --------------------------------------------------------------------------- item 4

@@ -290,13 +290,13 @@ def test_over_long_gateway_text_is_visibly_shortened(buyer, stocked_cart):
     import json
     import uuid
 
-    from previews import services
+    from previews import execution, runs
     from previews.gateway import parse_preview_body
 
     from .test_gateway_parsing import body, record
 
     address, lines = stocked_cart(buyer, {"A": [(42, "", 1)]})
-    run, _created = services.start_preview(
+    run, _created = runs.start_preview(
         owner=buyer, address=address, lines=lines, flow="", submission_token=uuid.uuid4()
     )
     promotion = {"promotionId": "p" * 300, "text": "满300减20" * 100, "selected": True}
@@ -305,7 +305,7 @@ def test_over_long_gateway_text_is_visibly_shortened(buyer, stocked_cart):
                                 shopPromotionList=[promotion])]))
     )  # fmt: skip
     supplier = run.suppliers.get()
-    assert services.record_answer(supplier_preview_id=supplier.pk, answer=answer)
+    assert execution.record_answer(supplier_preview_id=supplier.pk, answer=answer)
     stored = supplier.records.get()
     assert (len(stored.result_code), stored.result_code[-1]) == (60, "…")
     assert (len(stored.flow_flag), stored.flow_flag[-1]) == (30, "…")

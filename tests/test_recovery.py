@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from previews import recovery, services
+from previews import execution, runs
 from previews.models import PreviewRun, SupplierPreview
 
 from .conftest import start_run
@@ -43,7 +43,7 @@ def running_run(buyer, stocked_cart, private_broker):
 
 def test_a_dead_workers_run_goes_back_to_the_queue_and_is_sent(running_run, settings):
     run = running_run(heartbeat=settings.PREVIEW_WORKER_LOST_AFTER_SECONDS + 1, started=20)
-    counts = recovery.recover_runs()
+    counts = runs.recover_runs()
     run.refresh_from_db()
     assert counts["resumed"] == 1 and counts["sent"] == 1
     assert run.status == "queued" and run.worker_token == "" and run.dispatched_at is not None
@@ -51,14 +51,14 @@ def test_a_dead_workers_run_goes_back_to_the_queue_and_is_sent(running_run, sett
 
 def test_a_live_execution_is_left_alone(running_run, settings):
     run = running_run(heartbeat=1, started=20)
-    assert not any(recovery.recover_runs().values())
+    assert not any(runs.recover_runs().values())
     run.refresh_from_db()
     assert run.status == "running" and run.worker_token == "dead-host/1/x"
 
 
 def test_a_run_whose_workers_keep_dying_fails_after_three_starts(running_run, settings):
     run = running_run(heartbeat=60, started=60, executions=settings.PREVIEW_MAX_EXECUTIONS)
-    assert recovery.recover_runs()["failed_worker_lost"] == 1
+    assert runs.recover_runs()["failed_worker_lost"] == 1
     run.refresh_from_db()
     assert run.status == "failed" and run.failure_kind == "worker_lost"
     assert set(SupplierPreview.objects.filter(run=run).values_list("status", flat=True)) == {
@@ -68,7 +68,7 @@ def test_a_run_whose_workers_keep_dying_fails_after_three_starts(running_run, se
 
 def test_an_execution_past_the_time_limit_fails(running_run, settings):
     run = running_run(heartbeat=1, started=settings.PREVIEW_STALE_AFTER_SECONDS + 1)
-    assert recovery.recover_runs()["failed_overdue"] == 1
+    assert runs.recover_runs()["failed_overdue"] == 1
     run.refresh_from_db()
     assert run.status == "failed" and run.failure_kind == "time_limit"
 
@@ -78,7 +78,7 @@ def test_a_run_sent_long_ago_and_never_started_is_sent_again(buyer, stocked_cart
     run = start_run(buyer, address, lines)
     long_ago = timezone.now() - timedelta(hours=1)
     PreviewRun.objects.filter(pk=run.pk).update(created_at=long_ago, dispatched_at=long_ago)
-    counts = recovery.recover_runs()
+    counts = runs.recover_runs()
     run.refresh_from_db()
     assert counts["resent"] == 1 and counts["sent"] == 1 and run.dispatched_at > long_ago
 
@@ -96,7 +96,7 @@ def test_opening_the_page_changes_nothing(running_run, buyer_client, settings):
 def test_a_delivery_refuses_a_run_another_execution_is_working_on(running_run, sandbox_url):
     run = running_run(heartbeat=1, started=5)
     before = sandbox_calls(sandbox_url)["total"]
-    services.execute_run(run_id=run.pk, config=sandbox_config(sandbox_url))
+    execution.execute_run(run_id=run.pk, config=sandbox_config(sandbox_url))
     run.refresh_from_db()
     assert sandbox_calls(sandbox_url)["total"] == before  # no gateway call
     assert run.status == "running" and run.worker_token == "dead-host/1/x"
@@ -104,7 +104,7 @@ def test_a_delivery_refuses_a_run_another_execution_is_working_on(running_run, s
 
 def test_a_late_redelivery_takes_over_a_dead_workers_run(running_run, sandbox_url, settings):
     run = running_run(heartbeat=settings.PREVIEW_WORKER_LOST_AFTER_SECONDS + 1, started=20)
-    services.execute_run(run_id=run.pk, config=sandbox_config(sandbox_url))
+    execution.execute_run(run_id=run.pk, config=sandbox_config(sandbox_url))
     run.refresh_from_db()
     assert run.status == "done" and run.executions == 2
     assert SupplierPreview.objects.get(run=run).status == "ok"

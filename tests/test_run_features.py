@@ -12,7 +12,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from previews import exports, services
+from previews import execution, exports, runs, selectors
 from previews.models import PreviewRun
 
 from .test_runs import sandbox_config
@@ -31,10 +31,10 @@ def inline_runs(monkeypatch, sandbox_url):
     """Runs executed in this process against the sandbox, instead of by a worker."""
 
     def dispatch(*, run_id):
-        services.execute_run(run_id=run_id, config=sandbox_config(sandbox_url))
+        execution.execute_run(run_id=run_id, config=sandbox_config(sandbox_url))
         return True
 
-    monkeypatch.setattr(services, "dispatch_run", dispatch)
+    monkeypatch.setattr(runs, "dispatch_run", dispatch)
 
 
 def preview(client, address, lines, flow="general") -> PreviewRun:
@@ -138,7 +138,7 @@ def test_another_run_with_other_lines_is_not_compared(
     address, lines = stocked_cart(buyer, CART)
     preview(buyer_client, address, lines)
     other = preview(buyer_client, address, lines[:1])
-    assert services.previous_run(other) is None
+    assert selectors.previous_run(other) is None
 
 
 def test_same_lines_to_several_addresses_side_by_side(

@@ -8,14 +8,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from previews import gateway, services
-from previews.breakdown import build_breakdown, runs_with_results, with_grand_totals
+from previews import execution, gateway, runs
+from previews.breakdown import build_breakdown
 from previews.models import (
     CartLine,
     PreviewLine,
     PreviewRecord,
     PreviewRun,
 )
+from previews.selectors import runs_with_results, with_grand_totals
 
 from .conftest import DEMO_SUPPLIERS
 from .factories import finished_run
@@ -26,7 +27,7 @@ def sandbox_config(url) -> gateway.GatewayConfig:
 
 
 def start(owner, address, lines, flow="general"):
-    run, created = services.start_preview(
+    run, created = runs.start_preview(
         owner=owner, address=address, lines=lines, flow=flow, submission_token=uuid.uuid4()
     )
     assert created
@@ -40,7 +41,7 @@ def finished(run_id) -> PreviewRun:
 @pytest.fixture
 def no_dispatch(monkeypatch):
     """These tests execute runs in-process; the worker path has its own tests."""
-    monkeypatch.setattr(services, "dispatch_run", lambda *, run_id: False)
+    monkeypatch.setattr(runs, "dispatch_run", lambda *, run_id: False)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -49,7 +50,7 @@ def test_mixed_run_stores_every_outcome_and_totals_to_the_fen(
 ):
     address, lines = stocked_cart(buyer)
     run = start(buyer, address, lines)
-    services.execute_run(run_id=run.pk, config=sandbox_config(sandbox_url))
+    execution.execute_run(run_id=run.pk, config=sandbox_config(sandbox_url))
     run = finished(run.pk)
     assert run.status == PreviewRun.Status.DONE and run.finished_at
     statuses = {s.supplier_name: s.status for s in run.suppliers.all()}
@@ -95,7 +96,7 @@ def test_mixed_run_stores_every_outcome_and_totals_to_the_fen(
 def test_run_page_shows_the_breakdown(buyer, buyer_client, stocked_cart, sandbox_url, no_dispatch):
     address, lines = stocked_cart(buyer)
     run = start(buyer, address, lines)
-    services.execute_run(run_id=run.pk, config=sandbox_config(sandbox_url))
+    execution.execute_run(run_id=run.pk, config=sandbox_config(sandbox_url))
     html = buyer_client.get(reverse("previews:run-detail", args=[run.pk])).content.decode()
     split_total = build_breakdown(finished(run.pk)).suppliers[3].total_fen
     for text in (
@@ -122,7 +123,7 @@ def test_notes_for_empty_trade_modes_carriage_limits_and_cross_border(
         buyer, {"A": [(656789001812, "", 1), (656789001822, "", 1), (656789001832, "", 90)]}
     )
     run = start(buyer, address, lines, flow="")
-    services.execute_run(run_id=run.pk, config=sandbox_config(sandbox_url))
+    execution.execute_run(run_id=run.pk, config=sandbox_config(sandbox_url))
     (supplier,) = build_breakdown(finished(run.pk)).suppliers
     notes = " ".join(supplier.notes)
     assert "cannot be placed through the API" in notes
@@ -139,13 +140,13 @@ def test_an_answer_stored_twice_is_stored_once(buyer, stocked_cart, sandbox_url,
     supplier = run.suppliers.get()
     answer = gateway.preview_order(
         sandbox_config(sandbox_url),
-        address=services.address_param(run.address_snapshot),
+        address=execution.address_param(run.address_snapshot),
         cargo=[gateway.Cargo(670291644950, 2)],
     )
-    assert services.record_answer(supplier_preview_id=supplier.pk, answer=answer) is True
-    assert services.record_answer(supplier_preview_id=supplier.pk, answer=answer) is False
-    services.execute_run(run_id=run.pk, config=sandbox_config(sandbox_url))
-    services.execute_run(run_id=run.pk, config=sandbox_config(sandbox_url))
+    assert execution.record_answer(supplier_preview_id=supplier.pk, answer=answer) is True
+    assert execution.record_answer(supplier_preview_id=supplier.pk, answer=answer) is False
+    execution.execute_run(run_id=run.pk, config=sandbox_config(sandbox_url))
+    execution.execute_run(run_id=run.pk, config=sandbox_config(sandbox_url))
     assert PreviewRecord.objects.count() == 1 and PreviewLine.objects.count() == 1
     assert PreviewRun.objects.get(pk=run.pk).status == "done"
 

@@ -17,8 +17,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from previews.breakdown import build_breakdown, runs_with_results
+from previews.breakdown import build_breakdown
 from previews.models import PreviewLine, PreviewRecord, PreviewRun, SupplierPreview
+from previews.selectors import runs_with_results
 from previews.tasks import execute_preview_run
 
 from .conftest import start_run, wait_for_status
@@ -73,13 +74,13 @@ def test_mixed_run_through_a_real_worker(buyer, buyer_client, stocked_cart, work
 def test_duplicate_deliveries_call_the_gateway_once(buyer, stocked_cart, worker_env, tmp_path):
     """Three more deliveries of a run's task at the same moment, and a late one: only one
     executes it; the others exit without calling the gateway."""
-    from previews import services
+    from previews import runs
 
     address, lines = stocked_cart(buyer, FOUR)
     with sandbox_process(latency=1.5) as sandbox:
         worker_env["DAJI_API_URL"] = sandbox
         with celery_worker(worker_env, concurrency=4, log=tmp_path / "worker.log"):
-            run, _ = services.start_preview(
+            run, _ = runs.start_preview(
                 owner=buyer, address=address, lines=lines, flow="general",
                 submission_token=uuid.uuid4(),
             )  # fmt: skip

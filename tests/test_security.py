@@ -61,12 +61,12 @@ def test_a_success_resets_the_count(client, buyer):
 
 @pytest.fixture
 def victim_objects(buyer, stocked_cart, monkeypatch):
-    from previews import services
+    from previews import runs
 
-    monkeypatch.setattr(services, "dispatch_run", lambda *, run_id: False)
+    monkeypatch.setattr(runs, "dispatch_run", lambda *, run_id: False)
     address, lines = stocked_cart(buyer, {"Secret supplier": [(670291644950, "", 1)]})
     group = uuid.uuid4()
-    run, _ = services.start_preview(
+    run, _ = runs.start_preview(
         owner=buyer, address=address, lines=lines, flow="", submission_token=uuid.uuid4(),
         address_group=group,
     )  # fmt: skip

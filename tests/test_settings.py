@@ -153,7 +153,7 @@ def test_malformed_value_stops_start_up_naming_the_variable(tmp_path, variable, 
 def test_call_deadline_defaults_to_20_s_and_reaches_the_gateway_client(tmp_path):
     code = (
         "import django; django.setup(); from django.conf import settings;"
-        "from previews.services import gateway_config;"
+        "from previews.execution import gateway_config;"
         "print(settings.DAJI_CALL_DEADLINE, gateway_config().call_deadline)"
     )
     default = run_python(code, {}, tmp_path)

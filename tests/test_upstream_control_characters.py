@@ -6,7 +6,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from previews import gateway, services
+from previews import execution, gateway, runs
 from previews.models import PreviewRun
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_control_characters_from_the_gateway_are_stored_as_replacement_characters(
     buyer, buyer_client, stocked_cart, sandbox_url, monkeypatch
 ):
-    monkeypatch.setattr(services, "dispatch_run", lambda *, run_id: False)
+    monkeypatch.setattr(runs, "dispatch_run", lambda *, run_id: False)
     address, lines = stocked_cart(
         buyer,
         {
@@ -24,11 +24,11 @@ def test_control_characters_from_the_gateway_are_stored_as_replacement_character
             "plain": [(673333001100, "", 1)],
         },
     )
-    run, _ = services.start_preview(
+    run, _ = runs.start_preview(
         owner=buyer, address=address, lines=lines, flow="general", submission_token=uuid.uuid4()
     )
     config = gateway.GatewayConfig(base_url=sandbox_url, max_attempts=1)
-    services.execute_run(run_id=run.pk, config=config)
+    execution.execute_run(run_id=run.pk, config=config)
 
     run = PreviewRun.objects.get(pk=run.pk)
     assert run.status == "done"

@@ -1,0 +1,320 @@
+"""Executing a run: call the gateway for its suppliers in parallel and store the answers.
+
+One delivery at a time executes a run (it claims it, runs.py). It calls the gateway for
+every supplier still unanswered at once, each in a thread with its own database
+connection, and stores each answer, or why there is none, under a lock on its supplier,
+so nothing is stored twice. Writes after the calls survive a dropped database connection:
+they are retried. A crash in our own code is stored as such ("internal"), never blamed on
+the gateway, and logged with its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.utils import timezone
+
+from . import failures, gateway, limits
+from .limits import shorten_for_column
+from .models import PreviewLine, PreviewPromotion, PreviewRecord, PreviewRun, SupplierPreview
+from .money import yuan_to_fen
+from .runs import ADDRESS_FIELDS, Heartbeat, claim_run, finish_run
+
+logger = logging.getLogger(__name__)
+
+
+def gateway_config() -> gateway.GatewayConfig:
+    """The gateway settings of this deployment; credentials are read here, in the worker."""
+    return gateway.GatewayConfig(
+        base_url=settings.DAJI_API_URL,
+        app_key=settings.DAJI_APP_KEY,
+        app_secret=settings.DAJI_APP_SECRET,
+        connect_timeout=settings.DAJI_CONNECT_TIMEOUT,
+        read_timeout=settings.DAJI_READ_TIMEOUT,
+        call_deadline=settings.DAJI_CALL_DEADLINE,
+        max_attempts=settings.DAJI_MAX_ATTEMPTS,
+        retry_budget=settings.DAJI_RETRY_BUDGET,
+    )
+
+
+def address_param(snapshot: dict) -> gateway.Address:
+    """The gateway's address parameter from a run's address snapshot."""
+    return gateway.Address(**{field: snapshot.get(field, "") for field in ADDRESS_FIELDS})
+
+
+def execute_run(*, run_id: int, config: gateway.GatewayConfig | None = None) -> None:
+    """Preview every supplier of a run that has no answer yet, all at once, and finish it.
+
+    Safe to deliver twice: only the delivery that claims the queued run executes it (a
+    duplicate exits without calling the gateway), a finished run is left alone, and a
+    supplier already answered is not asked again. Database writes are retried when the
+    connection drops, so a run whose answers are stored ends done.
+    """
+    token = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:12]}"
+    if not with_database_retry(lambda: claim_run(run_id=run_id, token=token), "claim"):
+        logger.info("run %s is finished, gone or executed by another delivery: skipped", run_id)
+        return
+    run = with_database_retry(lambda: PreviewRun.objects.get(pk=run_id), "read the run")
+    pending = with_database_retry(
+        lambda: list(run.suppliers.filter(status=SupplierPreview.Status.PENDING)), "read suppliers"
+    )
+    config = config or gateway_config()
+    address = address_param(run.address_snapshot)
+    if not connection.in_atomic_block:
+        # Held idle through the calls, it would be dead after a database restart.
+        connection.close()
+    with Heartbeat(run_id=run_id, token=token):
+        if pending:
+            workers = min(settings.PREVIEW_MAX_PARALLEL_CALLS, len(pending))
+            with ThreadPoolExecutor(workers, thread_name_prefix=f"run{run_id}") as pool:
+                futures = [
+                    pool.submit(_preview_supplier, supplier_preview, address, run.flow, config)
+                    for supplier_preview in pending
+                ]
+            for future in futures:
+                # An answer that could not be stored (the database stayed away) ends this
+                # execution here; the run stays running and the recovery resumes it.
+                future.result()
+    with_database_retry(lambda: finish_run(run_id=run_id), "finish")
+
+
+# A database restart (PostgreSQL comes back in a second or two) or a busy SQLite file
+# must not lose an answer already paid for: idempotent writes are retried for ~16 s.
+DATABASE_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def with_database_retry[T](operation: Callable[[], T], what: str) -> T:
+    """Run an idempotent database `operation`; on a lost connection, close it and retry
+    with a growing pause. Inside a transaction the error is raised at once."""
+    for delay in (*DATABASE_RETRY_DELAYS, None):
+        try:
+            return operation()
+        except (OperationalError, InterfaceError) as problem:
+            if delay is None or connection.in_atomic_block:
+                raise
+            logger.warning("%s: database unavailable (%s); retrying in %s s", what, problem, delay)
+            connection.close()
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _preview_supplier(
+    supplier_preview: SupplierPreview,
+    address: gateway.Address,
+    flow: str,
+    config: gateway.GatewayConfig,
+) -> None:
+    """One supplier's call and its storage, in a worker thread with its own DB connection
+    (closed at the end: the pool's threads are reused, and a connection left open across
+    a database restart would be dead)."""
+    pk = supplier_preview.pk
+    cargo = [
+        gateway.Cargo(offer_id=line["offer_id"], spec_id=line["spec_id"], quantity=line["quantity"])
+        for line in supplier_preview.requested_lines
+    ]
+    started = time.monotonic()
+    try:
+        try:
+            answer = gateway.preview_order(config, address=address, cargo=cargo, flow=flow)
+        except gateway.GatewayError as error:
+            _store(pk, record_failure, error=error)
+        except Exception as problem:  # a bug must not leave the supplier pending
+            _log_crash("the preview", pk, config)
+            _store(pk, record_crash, problem=problem, duration=time.monotonic() - started)
+        else:
+            try:
+                _store(pk, record_answer, answer=answer)
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception as problem:  # an answer our storage cannot take
+                _log_crash("storing the answer", pk, config)
+                _store(pk, record_crash, problem=problem, duration=time.monotonic() - started)
+    finally:
+        connection.close()
+
+
+def _store(supplier_preview_id: int, record: Callable[..., bool], **outcome) -> None:
+    with_database_retry(
+        lambda: record(supplier_preview_id=supplier_preview_id, **outcome),
+        f"store supplier {supplier_preview_id}",
+    )
+
+
+def _log_crash(what: str, supplier_preview_id: int, config: gateway.GatewayConfig) -> None:
+    """Tell the team, with the traceback; credentials in it (an exception may quote the
+    request) are redacted."""
+    logger.error(
+        "%s of supplier %s crashed in our own code (stored as an internal error):\n%s",
+        what,
+        supplier_preview_id,
+        gateway.redact(traceback.format_exc(), config.secrets),
+    )
+
+
+# --------------------------------------------------------------------------- storing
+
+
+@transaction.atomic
+def record_answer(*, supplier_preview_id: int, answer: gateway.PreviewAnswer) -> bool:
+    """Store a supplier's answer. Returns False (storing nothing) if it was already stored."""
+    supplier_preview = SupplierPreview.objects.select_for_update().get(pk=supplier_preview_id)
+    if supplier_preview.status != SupplierPreview.Status.PENDING:
+        return False
+    quantities = {
+        (line["offer_id"], line["spec_id"] or ""): line["quantity"]
+        for line in supplier_preview.requested_lines
+    }
+    records = PreviewRecord.objects.bulk_create(
+        _record_row(supplier_preview, index, record, part=_part_of(answer, index))
+        for index, record in enumerate(answer.records)
+    )
+    lines, promotions = [], []
+    for record_row, record in zip(records, answer.records, strict=True):
+        for index, line in enumerate(record.lines):
+            lines.append(_line_row(record_row, index, line, quantities))
+        promotions += [_promotion_row(record_row, None, p) for p in record.shop_promotions]
+    PreviewLine.objects.bulk_create(lines)
+    line_rows = iter(lines)
+    for record_row, record in zip(records, answer.records, strict=True):
+        for line in record.lines:
+            line_row = next(line_rows)
+            promotions += [_promotion_row(record_row, line_row, p) for p in line.promotions]
+    PreviewPromotion.objects.bulk_create(promotions)
+    supplier_preview.status = SupplierPreview.Status.OK
+    supplier_preview.trace_id = shorten_for_column(answer.trace_id, limits.TRACE_ID_LENGTH)
+    supplier_preview.attempts = answer.attempts
+    supplier_preview.duration_ms = round(answer.duration * 1000)
+    supplier_preview.warnings = list(answer.warnings)
+    supplier_preview.post_fee_by_desc_offer_ids = list(answer.post_fee_by_desc_offer_ids)
+    supplier_preview.consign_offer_ids = list(answer.consign_offer_ids)
+    supplier_preview.unsupported_cross_border_pay_offer_ids = list(
+        answer.unsupported_cross_border_pay_offer_ids
+    )
+    supplier_preview.raw_body = "\n".join(answer.raw_bodies)
+    supplier_preview.finished_at = timezone.now()
+    supplier_preview.save()
+    return True
+
+
+def record_failure(*, supplier_preview_id: int, error: gateway.GatewayError) -> bool:
+    """Store why the gateway gave a supplier no preview: the kind, the code and the
+    upstream's own words. False if the supplier already has an outcome."""
+    refused = error.kind == gateway.ErrorKind.REJECTED
+    return _record_outcome(
+        supplier_preview_id,
+        status=SupplierPreview.Status.REJECTED if refused else SupplierPreview.Status.FAILED,
+        reason=error.reason,
+        error_kind=str(error.kind),
+        error_code=shorten_for_column(error.error_code, limits.ERROR_CODE_LENGTH),
+        trace_id=shorten_for_column(error.trace_id, limits.TRACE_ID_LENGTH),
+        attempts=error.attempts,
+        duration_ms=round(error.duration * 1000),
+        raw_body=error.raw_body,
+    )
+
+
+def record_crash(*, supplier_preview_id: int, problem: Exception, duration: float) -> bool:
+    """Store that our own code failed on a supplier (kind "internal", not the gateway's
+    fault). The reason names only the exception's type: its message may quote data.
+    False if the supplier already has an outcome."""
+    reason = f"{failures.stored_reason(failures.INTERNAL)} ({type(problem).__name__})"
+    return _record_outcome(
+        supplier_preview_id,
+        status=SupplierPreview.Status.FAILED,
+        reason=reason,
+        error_kind=failures.INTERNAL,
+        attempts=1,
+        duration_ms=round(duration * 1000),
+    )
+
+
+@transaction.atomic
+def _record_outcome(supplier_preview_id: int, **fields) -> bool:
+    supplier_preview = SupplierPreview.objects.select_for_update().get(pk=supplier_preview_id)
+    if supplier_preview.status != SupplierPreview.Status.PENDING:
+        return False
+    for name, value in fields.items():
+        setattr(supplier_preview, name, value)
+    supplier_preview.finished_at = timezone.now()
+    supplier_preview.save()
+    return True
+
+
+# --------------------------------------------------------------------------- mapping
+
+
+def _part_of(answer: gateway.PreviewAnswer, index: int) -> int:
+    """Which of the supplier's calls (0-based) returned its `index`-th record."""
+    return answer.record_parts[index] if answer.record_parts else 0
+
+
+def _record_row(
+    supplier_preview: SupplierPreview, index: int, record: gateway.QuotedOrder, *, part: int = 0
+) -> PreviewRecord:
+    return PreviewRecord(
+        supplier_preview=supplier_preview,
+        index=index,
+        part=part,
+        orderable_through_api=record.can_order_through_api,
+        sum_payment_fen=record.sum_payment_fen,
+        sum_carriage_fen=record.sum_carriage_fen,
+        sum_payment_no_carriage_fen=record.sum_payment_no_carriage_fen,
+        discount_fen=record.discount_fen,
+        additional_fee_fen=record.additional_fee_fen,
+        status=record.status,
+        message=record.message or "",
+        result_code=shorten_for_column(record.result_code, limits.RESULT_CODE_LENGTH),
+        flow_flag=shorten_for_column(record.flow_flag, limits.FLOW_FLAG_LENGTH),
+        trade_mode_names=list(record.trade_mode_names),
+        trade_modes=[
+            {"trade_type": m.trade_type, "name": m.name, "op_support": m.op_support}
+            for m in record.trade_modes
+        ],
+        pay_channels=[
+            {"name": c.name, "amount_limit_fen": c.amount_limit_fen} for c in record.pay_channels
+        ],
+        tao_sample_single_promotion=record.tao_sample_single_promotion,
+    )
+
+
+def _line_row(
+    record_row: PreviewRecord, index: int, line: gateway.QuotedLine, quantities: dict
+) -> PreviewLine:
+    return PreviewLine(
+        record=record_row,
+        index=index,
+        offer_id=line.offer_id,
+        spec_id=shorten_for_column(line.spec_id, limits.ANSWER_SPEC_ID_LENGTH),
+        sku_id=line.sku_id,
+        quantity=quantities.get((line.offer_id, line.spec_id or "")),
+        final_unit_price_fen=None
+        if line.final_unit_price is None
+        else yuan_to_fen(line.final_unit_price),
+        amount_fen=None if line.amount is None else yuan_to_fen(line.amount),
+        message=line.message or "",
+        result_code=shorten_for_column(line.result_code, limits.RESULT_CODE_LENGTH),
+    )
+
+
+def _promotion_row(
+    record_row: PreviewRecord, line_row: PreviewLine | None, promotion: gateway.Promotion
+) -> PreviewPromotion:
+    return PreviewPromotion(
+        record=record_row,
+        line=line_row,
+        promotion_id=shorten_for_column(promotion.promotion_id, limits.PROMOTION_ID_LENGTH),
+        text=shorten_for_column(promotion.text, limits.PROMOTION_TEXT_LENGTH),
+        description_html=promotion.description_html,
+        selected=promotion.selected,
+        free_postage=promotion.free_postage,
+        discount_fen=promotion.discount_fen,
+    )
