@@ -75,6 +75,11 @@ class PreviewOrder:
     """The preview endpoint, mixed into the sandbox (server.Gateway gives `envelope`,
     `first_time`, `fingerprint`, `strict_order` and the options)."""
 
+    def line_unit_fen(self, offer_id: int, spec_id: str | None, offer_total: int) -> int:
+        """One piece's price, in fen; `offer_total`: the offer's quantity in the request
+        (the catalogue's tiers, products.py, price by it)."""
+        return unit_price_fen(offer_id, spec_id)
+
     def refusal(self, code: str, message: str, trace_id: str) -> dict:
         return self.envelope(
             {
@@ -209,8 +214,11 @@ class PreviewOrder:
         cargo_list = []
         goods_fen = 0
         status, message, result_code = True, None, None
+        offer_totals: dict[int, int] = {}  # every line of an offer is in the same record
+        for offer_id, _spec, quantity in lines:
+            offer_totals[offer_id] = offer_totals.get(offer_id, 0) + quantity
         for offer_id, spec_id, quantity in lines:
-            unit = unit_price_fen(offer_id, spec_id)
+            unit = self.line_unit_fen(offer_id, spec_id, offer_totals[offer_id])
             gross = unit * quantity
             promotions = []
             discount = 0
