@@ -293,3 +293,21 @@ def test_any_other_offer_previews_at_its_looked_up_price(signed_sandbox):
     product = lookup(signed_sandbox, 100)
     charged = preview_prices(signed_sandbox, [Cargo(offer(100), 3)])
     assert charged[(offer(100), None)][0] == product.price_tiers[0].price
+
+
+def test_the_preview_says_the_last_word_on_the_catalogues_rules(signed_sandbox):
+    def record(cargo):
+        answer = preview_order(config(signed_sandbox), address=ADDRESS, cargo=cargo, flow="general")
+        (only,) = answer.records
+        return only
+
+    assert record([Cargo(offer(705), 7)]).result_code == "500_005"
+    assert record([Cargo(offer(705), 10)]).status is True
+    cases = lookup(signed_sandbox, 707)
+    empty = next(s for s in cases.skus if s.stock == 0)
+    refused = record([Cargo(offer(707), 1, empty.spec_id)])
+    assert refused.result_code == "500_004" and refused.lines[0].result_code == "500_004"
+    clips = lookup(signed_sandbox, 708).skus
+    assert record([Cargo(offer(708), 4, clips[0].spec_id)]).result_code == "500_006"
+    met = record([Cargo(offer(708), 5, clips[0].spec_id), Cargo(offer(708), 5, clips[1].spec_id)])
+    assert met.status is True

@@ -25,10 +25,10 @@ Conventions (also in the README, "The sandbox gateway"):
   | 702 | lookup: 2 colours × 2 sizes priced by tier (quoteType 2): 2: ¥20.00, 100: ¥18.00 |
   | 703 | lookup: withdrawn, `status: "expired"` (still answers, as 700) |
   | 704 | lookup: not found, a failure envelope (`code: 404`, "商品不存在或已下架") |
-  | 705 | lookup: minimum order 10, lot size 5 (`batchNumber`), tier 10: ¥8.50 |
+  | 705 | lookup: minimum 10, lots of 5 (`batchNumber`), tier 10: ¥8.50; preview below 10: 500_005 |
   | 706 | lookup: many SKUs, 5 colours × 8 sizes = 40 |
-  | 707 | lookup: 2 × 3 SKUs, three with `amountOnSale: 0` |
-  | 708 | lookup: shop mixed batch (`sellerMixSetting`): ¥500 or 10 pieces |
+  | 707 | lookup: 2 × 3 SKUs, three with `amountOnSale: 0`; preview above a SKU's stock: `500_004` |
+  | 708 | lookup: shop mixed batch ¥500 or 10 pieces; a record meeting neither: `500_006` |
   | 709 | lookup: slow, answers (as 700) after `--slow` seconds |
   | 710 | lookup: HTTP 500 with an HTML body |
   | 711 | lookup: HTTP 429 |

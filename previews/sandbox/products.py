@@ -202,6 +202,35 @@ class ProductDetails:
             return super().line_unit_fen(offer_id, spec_id, offer_total)
         return price
 
+    def line_problem(
+        self, offer_id: int, spec_id: str | None, quantity: int, offer_total: int
+    ) -> tuple[str, str, bool] | None:
+        if scenario_of(offer_id) not in CATALOGUE_SCENARIOS:
+            return super().line_problem(offer_id, spec_id, quantity, offer_total)
+        product = product_model(offer_id)
+        sku = next((s for s in product["productSkuInfos"] if s["specId"] == spec_id), None)
+        if sku is not None and quantity > sku["amountOnSale"]:
+            return "500_004", f"商品{offer_id}_{spec_id}库存不足", True
+        minimum = product["minOrderQuantity"]
+        if offer_total < minimum:
+            return "500_005", f"商品{offer_id}未达到最小起订量{minimum}", False
+        return None
+
+    def record_problem(self, lines: list, goods_fen: int) -> tuple[str, str] | None:
+        for offer_id, _spec, _quantity in lines:
+            if scenario_of(offer_id) not in CATALOGUE_SCENARIOS:
+                continue
+            mix = product_model(offer_id)["sellerMixSetting"]
+            if not mix["generalHunpi"]:
+                continue
+            count = sum(quantity for _o, _s, quantity in lines)
+            if goods_fen < mix["mixAmount"] * 100 and count < mix["mixNumber"]:
+                return (
+                    "500_006",
+                    f"未达到店铺混批条件(满{mix['mixAmount']}元或{mix['mixNumber']}件)",
+                )
+        return super().record_problem(lines, goods_fen)
+
     def answer_product_detail(
         self, request: dict, raw: bytes, trace_id: str
     ) -> tuple[int, str, bytes]:
