@@ -8,7 +8,8 @@ typed answers or a `GatewayError`. Where things are:
 * `envelope`: the `{code, message, data, traceId}` envelope and its error shapes;
 * `errors`: error kinds, `GatewayError`, the temporary-vs-permanent rule;
 * `fields`: typed conversion of values, with their paths; `redaction`: credentials out;
-* one module per endpoint: `preview` (Preview order). A new endpoint is a module here
+* one module per endpoint: `preview` (Preview order), `products` (Product details,
+  the offer lookup: a GET, signed). A new endpoint is a module here
   (request dataclasses, a body parser built on `envelope.parse_body`, a function that
   calls `transport.call` with `retry=` saying whether it is safe to send twice) and one
   in previews/sandbox/.
@@ -40,6 +41,18 @@ from .preview import (
     parse_preview_body,
     preview_order,
 )
+from .products import (
+    PRODUCT_DETAIL_PATH,
+    MixBatchRule,
+    PriceTier,
+    ProductDetail,
+    ProductSku,
+    SkuAttribute,
+    parse_product_body,
+    product_detail,
+    product_query,
+    sign_params,
+)
 from .redaction import REDACTED, printable, redact, redacted_body
 from .transport import GatewayConfig, new_session
 
@@ -48,6 +61,7 @@ __all__ = [
     "MAX_LINES_PER_CALL",
     "ONE_FEN",
     "PREVIEW_PATH",
+    "PRODUCT_DETAIL_PATH",
     "REDACTED",
     "TIMER_THREAD_NAME",
     "Address",
@@ -55,11 +69,16 @@ __all__ = [
     "ErrorKind",
     "GatewayConfig",
     "GatewayError",
+    "MixBatchRule",
     "PayChannel",
     "PreviewAnswer",
+    "PriceTier",
+    "ProductDetail",
+    "ProductSku",
     "Promotion",
     "QuotedLine",
     "QuotedOrder",
+    "SkuAttribute",
     "TradeMode",
     "build_body",
     "combine_answers",
@@ -67,8 +86,12 @@ __all__ = [
     "new_session",
     "normalize_code",
     "parse_preview_body",
+    "parse_product_body",
     "preview_order",
     "printable",
+    "product_detail",
+    "product_query",
     "redact",
     "redacted_body",
+    "sign_params",
 ]

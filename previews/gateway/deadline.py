@@ -178,11 +178,47 @@ def post_json(
     The session should come from `new_session()`; with another one only the reads of
     the body are checked against the deadline.
     """
+    return send(
+        session, "POST", url, json_body=body,
+        connect_timeout=connect_timeout, read_timeout=read_timeout, deadline=deadline,
+    )  # fmt: skip
+
+
+def get(
+    session: requests.Session,
+    url: str,
+    params: dict,
+    *,
+    connect_timeout: float,
+    read_timeout: float,
+    deadline: float,
+) -> Reply:
+    """GET `url` with the query `params` and read the whole answer, as `post_json` does."""
+    return send(
+        session, "GET", url, params=params,
+        connect_timeout=connect_timeout, read_timeout=read_timeout, deadline=deadline,
+    )  # fmt: skip
+
+
+def send(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    json_body: dict | None = None,
+    params: dict | None = None,
+    connect_timeout: float,
+    read_timeout: float,
+    deadline: float,
+) -> Reply:
+    """One request (a JSON body or query parameters), its whole answer read within `deadline`."""
     with _Deadline(deadline) as watch:
         try:
-            response = session.post(
+            response = session.request(
+                method,
                 url,
-                json=body,
+                json=json_body,
+                params=params,
                 timeout=(min(connect_timeout, deadline), min(read_timeout, deadline)),
                 headers={"Accept": "application/json"},
                 stream=True,

@@ -33,6 +33,7 @@ class ErrorKind(enum.StrEnum):
     MALFORMED = "malformed"
     REJECTED = "rejected"
     BUSY = "busy"  # the gateway said "busy, try again later": temporary, not a refusal
+    UNAVAILABLE = "unavailable"  # a lookup: the offer does not exist or is withdrawn (permanent)
 
 
 class GatewayError(Exception):

@@ -1,12 +1,14 @@
 """Sending a request to the gateway: one `call` for every endpoint.
 
-A call posts a JSON body to an endpoint's path within a total deadline (deadline.py),
+A call posts a JSON body to an endpoint's path (or, `method="GET"`, sends it as query
+parameters: Product details) within a total deadline (deadline.py),
 turns HTTP errors into `GatewayError`, hands a 200 answer to the endpoint's parser, and
 retries what is safe to retry (`retry=True`: read-only calls such as preview and lookup)
 with exponential backoff and full jitter, within `max_attempts` and `retry_budget`,
 honouring `Retry-After`. A call that spends money (create order) passes `retry=False`:
 it is sent once, and a lost answer is the caller's to resolve. Every log line and error
-is redacted of the credentials.
+is redacted of the credentials; a URL is logged without its query string (a GET carries
+`appKey` and `sign` there), here and in urllib3's own debug lines.
 """
 
 from __future__ import annotations
@@ -30,6 +32,25 @@ from .redaction import redact, redacted_body, snippet
 logger = logging.getLogger(__name__)
 
 
+class _WithoutQuery(logging.Filter):
+    """Takes query strings out of urllib3's request lines (`"GET /path?appKey=... HTTP/1.1"`):
+    a query may carry credentials, and a log line must never hold one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _drop_query(arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        return True
+
+
+def _drop_query(text: str) -> str:
+    return text.split("?", 1)[0] + "?[query omitted]" if "?" in text else text
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_WithoutQuery())
+
+
 @dataclass(frozen=True)
 class GatewayConfig:
     """Where and how to call the gateway. Credentials live here, never in arguments of tasks."""
@@ -44,6 +65,12 @@ class GatewayConfig:
     retry_budget: float = 30.0
     backoff_base: float = 0.5
     backoff_cap: float = 8.0
+    # How Product details authenticates. ../shared/upstream/product-detail.md ("Request"):
+    # most public clients send `sign` (products.sign_params) and never the secret; one
+    # sends `appSecret` as a query parameter. The gateway's own page is not available, so
+    # this is the one place to switch: "sign" (default) or "secret" (a secret in a URL:
+    # only if the gateway turns out to require it).
+    product_auth: str = "sign"
 
     def url(self, path: str) -> str:
         """The address of an endpoint: `base_url` and its documented path."""
@@ -79,11 +106,13 @@ def call[T](
     *,
     retry: bool,
     session: requests.Session,
+    method: str = "POST",
     started: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
 ) -> tuple[T, int]:
-    """POST `body` to `path` and parse the answer; returns (answer, attempts made).
+    """POST `body` to `path` (with `method="GET"`: send `body` as query parameters) and
+    parse the answer; returns (answer, attempts made).
 
     With `retry`, a retryable failure is asked again after a backoff, while attempts are
     left and the retry would start within `retry_budget` of `started` (default: now; pass
@@ -96,7 +125,7 @@ def call[T](
     while True:
         attempt += 1
         try:
-            answer = _post_once(session, config, path, body, parse)
+            answer = _send_once(session, config, method, path, body, parse)
             logger.debug("gateway %s ok: attempt %d", path, attempt)
             return answer, attempt
         except GatewayError as error:
@@ -119,13 +148,17 @@ def call[T](
             sleep(pause)
 
 
-def _post_once[T](session, config: GatewayConfig, path: str, body: dict, parse: Parser[T]) -> T:
+def _send_once[T](
+    session, config: GatewayConfig, method: str, path: str, body: dict, parse: Parser[T]
+) -> T:
     secrets = config.secrets
     try:
-        response = deadline.post_json(
+        response = deadline.send(
             session,
+            method,
             config.url(path),
-            body,
+            json_body=None if method == "GET" else body,
+            params=body if method == "GET" else None,
             connect_timeout=config.connect_timeout,
             read_timeout=config.read_timeout,
             deadline=config.call_deadline,

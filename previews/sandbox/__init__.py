@@ -1,6 +1,6 @@
 """A local stand-in for the gateway's *Preview order* endpoint, over real HTTP.
 
-Run: `python -m previews.sandbox --port 8001 [--latency 0.2] [--app-key KEY]`.
+Run: `python -m previews.sandbox --port 8001 [--latency 0.2] [--app-key KEY] [--app-secret S]`.
 Standard library only, so it starts anywhere; it answers in the shapes, units and
 spelling of ../shared/upstream/preview-order.md, deterministically from its input.
 
@@ -19,6 +19,21 @@ Conventions (also in the README, "The sandbox gateway"):
   | last digits | what the sandbox does |
   |---|---|
   | 7xx | the line goes into a second record (automatic order splitting) |
+  | 700-713 | also Product details (`GET …/queryProductDetail`); previews charge its price |
+  | 700 | lookup: no SKUs, quantity tiers 1: ¥12.00, 50: ¥11.00, 200: ¥10.00 (quoteType 0) |
+  | 701 | lookup: 2 colours × 3 sizes priced per SKU (quoteType 1), ¥20.00-¥23.00; bad pictures |
+  | 702 | lookup: 2 colours × 2 sizes priced by tier (quoteType 2): 2: ¥20.00, 100: ¥18.00 |
+  | 703 | lookup: withdrawn, `status: "expired"` (still answers, as 700) |
+  | 704 | lookup: not found, a failure envelope (`code: 404`, "商品不存在或已下架") |
+  | 705 | lookup: minimum 10, lots of 5 (`batchNumber`), tier 10: ¥8.50; preview below 10: 500_005 |
+  | 706 | lookup: many SKUs, 5 colours × 8 sizes = 40 |
+  | 707 | lookup: 2 × 3 SKUs, three with `amountOnSale: 0`; preview above a SKU's stock: `500_004` |
+  | 708 | lookup: shop mixed batch ¥500 or 10 pieces; a record meeting neither: `500_006` |
+  | 709 | lookup: slow, answers (as 700) after `--slow` seconds |
+  | 710 | lookup: HTTP 500 with an HTML body |
+  | 711 | lookup: HTTP 429 |
+  | 712 | lookup: a body that is not JSON |
+  | 713 | lookup: one SKU only (a single-SKU offer with a `specId`), ¥15.80 |
   | 810-819 | carriage "as described": offer listed in `postFeeByDescOfferList` |
   | 820-829 | offer listed in `unsupportedCrossBorderPayOfferList` |
   | 830-834 | empty `tradeModeNameList`: cannot be ordered through the API |
@@ -51,20 +66,30 @@ Conventions (also in the README, "The sandbox gateway"):
   | 964 | control characters: the line's `message` holds a NUL and an escape sequence |
   | 965 | HTTP 502 whose plain-text body holds a NUL byte |
 
+* **Product details** (`GET /alibaba/product/queryProductDetail`, query `appKey`, `offerId`,
+  `country`, `sign`): offers ending 700-713 as in the table (701's pictures include a
+  `javascript:` and a `data:` one); any other offer is a published offer without
+  SKUs, one tier at the price its preview charges. `sellerOpenId` (`BBBsandbox<seller>`) and
+  `companyName` come from the seller above. With `--app-secret` a lookup must be signed
+  (MD5 of the parameters sorted as k=v joined by &, then `&secret=…`, upper hex) or send
+  `appSecret`. `GET /calls` also counts lookups and lists the URLs (path and query) seen.
 * **Strict checks**: every `addressParam` field present and non-empty, quantity at least
   1, at most 50 lines, one seller, a known flow (empty = the sandbox picks `general`),
   and `appKey` equal to `--app-key` when one is configured.
 """
 
 from .preview import FORMULA_MESSAGE, FORMULA_PROMOTION, FORMULA_SPEC, PREVIEW_PATH, PreviewOrder
+from .products import PRODUCT_DETAIL_PATH, ProductDetails, catalogue_unit_fen, product_model
 from .server import Gateway, main, serve
 
 
-class Sandbox(PreviewOrder, Gateway):
+class Sandbox(ProductDetails, PreviewOrder, Gateway):
     """The sandbox: the shared behaviour of the gateway (server.py) and one mixin per
-    endpoint it answers. A new endpoint: a module with its mixin, and its path here."""
+    endpoint it answers. A new endpoint: a module with its mixin, and its path here
+    (and in `GET_ENDPOINTS` when it is asked with GET)."""
 
-    ENDPOINTS = {PREVIEW_PATH: "answer_preview"}
+    ENDPOINTS = {PREVIEW_PATH: "answer_preview", PRODUCT_DETAIL_PATH: "answer_product_detail"}
+    GET_ENDPOINTS = frozenset({PRODUCT_DETAIL_PATH})
 
 
 __all__ = [
@@ -72,7 +97,10 @@ __all__ = [
     "FORMULA_PROMOTION",
     "FORMULA_SPEC",
     "PREVIEW_PATH",
+    "PRODUCT_DETAIL_PATH",
     "Sandbox",
+    "catalogue_unit_fen",
     "main",
+    "product_model",
     "serve",
 ]

@@ -75,6 +75,22 @@ class PreviewOrder:
     """The preview endpoint, mixed into the sandbox (server.Gateway gives `envelope`,
     `first_time`, `fingerprint`, `strict_order` and the options)."""
 
+    def line_unit_fen(self, offer_id: int, spec_id: str | None, offer_total: int) -> int:
+        """One piece's price, in fen; `offer_total`: the offer's quantity in the request
+        (the catalogue's tiers, products.py, price by it)."""
+        return unit_price_fen(offer_id, spec_id)
+
+    def line_problem(
+        self, offer_id: int, spec_id: str | None, quantity: int, offer_total: int
+    ) -> tuple[str, str, bool] | None:
+        """(code, message, on the line too) when a line cannot be ordered (the catalogue's
+        stock and minimum, products.py); None when it can."""
+        return None
+
+    def record_problem(self, lines: list, goods_fen: int) -> tuple[str, str] | None:
+        """(code, message) when a record cannot be ordered as a whole (a shop's mixed batch)."""
+        return None
+
     def refusal(self, code: str, message: str, trace_id: str) -> dict:
         return self.envelope(
             {
@@ -209,8 +225,11 @@ class PreviewOrder:
         cargo_list = []
         goods_fen = 0
         status, message, result_code = True, None, None
+        offer_totals: dict[int, int] = {}  # every line of an offer is in the same record
+        for offer_id, _spec, quantity in lines:
+            offer_totals[offer_id] = offer_totals.get(offer_id, 0) + quantity
         for offer_id, spec_id, quantity in lines:
-            unit = unit_price_fen(offer_id, spec_id)
+            unit = self.line_unit_fen(offer_id, spec_id, offer_totals[offer_id])
             gross = unit * quantity
             promotions = []
             discount = 0
@@ -292,9 +311,18 @@ class PreviewOrder:
                 status, message, result_code = False, "库存不足", "500_004"
             if scenario == 905 and quantity < 10:
                 status, message, result_code = False, f"商品{offer_id}未达到最小起订量10", "500_005"
+            problem = self.line_problem(offer_id, spec_id, quantity, offer_totals[offer_id])
+            if problem:
+                result_code, message, on_line = problem
+                status = False
+                if on_line:
+                    line["resultCode"], line["message"] = result_code, message
             cargo_list.append(line)
         if any(scenario_of(o) == 906 for o, _, _ in lines) and goods_fen < 100000:
             status, message, result_code = False, "未达到店铺混批条件(满1000元)", "500_006"
+        problem = self.record_problem(lines, goods_fen)
+        if problem:
+            status, (result_code, message) = False, problem
         record_scenarios = {scenario_of(o) for o, _, _ in lines}
         carriage = 0 if goods_fen >= FREE_CARRIAGE_FROM_FEN else 350 + 100 * (len(lines) - 1)
         if record_scenarios & {863, 864}:

@@ -1,7 +1,8 @@
 """The sandbox's HTTP server and what every endpoint it answers shares.
 
-The handler (routing by path, the call log `GET /calls`, `GET /` for the conventions),
-the options that shape every answer (`--latency`, `--slow`, `--trickle`, `--app-key`),
+The handler (routing by path and method, the call log `GET /calls`, `GET /` for the
+conventions), the options that shape every answer (`--latency`, `--slow`, `--trickle`,
+`--app-key`, `--app-secret`),
 the envelope, and the strict checks every order-like request goes through (address,
 flow, cargo lines, one seller). The answers of each endpoint are in a module of their
 own (preview.py). Standard library only, so it starts anywhere.
@@ -17,8 +18,10 @@ import os
 import re
 import threading
 import time
+from collections import deque
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
 
 ADDRESS_FIELDS = (
     "fullName", "mobile", "phone", "postCode", "cityText", "provinceText",
@@ -73,14 +76,23 @@ def encode(document: dict) -> bytes:
 class Gateway:
     """What every endpoint shares: options, trace ids, the envelope, the checks every
     request passes before its endpoint sees it. `ENDPOINTS` maps a path to the name of
-    the method answering it: `(request, raw, trace_id) -> (status, content type, body)`."""
+    the method answering it: `(request, raw, trace_id) -> (status, content type, body)`;
+    the paths in `GET_ENDPOINTS` are asked with GET, their request being the query."""
 
     ENDPOINTS: dict[str, str] = {}
+    GET_ENDPOINTS: frozenset[str] = frozenset()
 
     def __init__(
-        self, *, app_key: str = "", latency: float = 0.0, slow: float = 10.0, trickle: float = 0.5
+        self,
+        *,
+        app_key: str = "",
+        latency: float = 0.0,
+        slow: float = 10.0,
+        trickle: float = 0.5,
+        app_secret: str = "",
     ):
         self.app_key = app_key
+        self.app_secret = app_secret
         self.latency = latency
         self.slow = slow
         self.trickle = trickle
@@ -149,6 +161,20 @@ class Gateway:
             )
         return getattr(self, self.ENDPOINTS[path])(request, raw, trace_id)
 
+    def answer_query(self, path: str, query: str) -> tuple[int, str, bytes]:
+        """(HTTP status, content type, body) for one GET to the endpoint at `path`: the
+        `appKey` check, and with `--app-secret` the `sign` check (`sign_of`), first."""
+        trace_id = self.trace_id(query.encode())
+        request = dict(parse_qsl(query, keep_blank_values=True))
+        if self.app_key and request.get("appKey") != self.app_key:
+            refused = self.envelope(None, code=1001, message="appKey无效", trace_id=trace_id)
+            return 200, "application/json", encode(refused)
+        signed = request.get("sign") == sign_of(request, self.app_secret)
+        if self.app_secret and not signed and request.get("appSecret") != self.app_secret:
+            refused = self.envelope(None, code=1002, message="签名无效", trace_id=trace_id)
+            return 200, "application/json", encode(refused)
+        return getattr(self, self.ENDPOINTS[path])(request, query.encode(), trace_id)
+
     @staticmethod
     def strict_order(request: dict) -> tuple[str, list[tuple[int, str | None, int]]]:
         """The checks of an order-like request (preview, create order): every
@@ -182,16 +208,40 @@ class Gateway:
         return flow, lines
 
 
+def sign_of(params: dict, secret: str) -> str:
+    """The sandbox's own reckoning of a request's `sign` (the contract's rule): MD5 of the
+    parameters but `sign` sorted by name as k=v joined by &, then &secret=, upper hex."""
+    canonical = "&".join(f"{k}={params[k]}" for k in sorted(params) if k != "sign")
+    text = f"{canonical}&secret={secret}"
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest().upper()
+
+
 class CallLog:
     """How many calls the sandbox received, per offer: `GET /calls` answers it, so a test
-    can prove how often the product called the gateway."""
+    can prove how often the product called the gateway. `total`/`by_offer` count preview
+    calls, `lookups` the Product details calls; `urls` holds the path and query of the
+    last requests, as the sandbox saw them (a secret must never be there)."""
 
     PATH = "/calls"
+    KEPT_URLS = 2000
 
     def __init__(self):
         self._lock = threading.Lock()
         self.total = 0
         self.by_offer: dict[str, int] = {}
+        self.lookups = 0
+        self.lookups_by_offer: dict[str, int] = {}
+        self.urls: deque[str] = deque(maxlen=self.KEPT_URLS)
+
+    def seen(self, url: str) -> None:
+        with self._lock:
+            self.urls.append(url)
+
+    def count_lookup(self, query: str) -> None:
+        offer = dict(parse_qsl(query)).get("offerId", "")
+        with self._lock:
+            self.lookups += 1
+            self.lookups_by_offer[offer] = self.lookups_by_offer.get(offer, 0) + 1
 
     def count(self, raw: bytes) -> None:
         try:
@@ -205,7 +255,15 @@ class CallLog:
 
     def as_json(self) -> bytes:
         with self._lock:
-            return json.dumps({"total": self.total, "by_offer": self.by_offer}).encode()
+            return json.dumps(
+                {
+                    "total": self.total,
+                    "by_offer": self.by_offer,
+                    "lookups": self.lookups,
+                    "lookups_by_offer": self.lookups_by_offer,
+                    "urls": list(self.urls),
+                }
+            ).encode()
 
 
 def make_handler(sandbox: Gateway):
@@ -220,7 +278,8 @@ def make_handler(sandbox: Gateway):
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
             path = self.path.split("?")[0]
-            if path not in sandbox.ENDPOINTS:
+            calls.seen(self.path)
+            if path not in sandbox.ENDPOINTS or path in sandbox.GET_ENDPOINTS:
                 self.send(404, "application/json", b'{"code":404,"message":"not found"}')
                 return
             calls.count(raw)
@@ -231,6 +290,14 @@ def make_handler(sandbox: Gateway):
         def do_GET(self):
             if self.path == CallLog.PATH:
                 self.send(200, "application/json", calls.as_json())
+                return
+            url = urlsplit(self.path)
+            if url.path in sandbox.GET_ENDPOINTS:
+                calls.seen(self.path)
+                calls.count_lookup(url.query)
+                if sandbox.latency:
+                    time.sleep(sandbox.latency)
+                self.send(*sandbox.answer_query(url.path, url.query))
                 return
             self.send(200, "text/plain; charset=utf-8", conventions)
 
@@ -258,7 +325,8 @@ def make_handler(sandbox: Gateway):
                     return
 
         def log_message(self, format, *args):  # the request line only: bodies hold credentials
-            if os.environ.get("SANDBOX_QUIET") != "1":
+            if os.environ.get("SANDBOX_QUIET") != "1":  # and no query: it may hold appKey, sign
+                args = tuple(re.sub(r"\?\S*", "?…", a) if isinstance(a, str) else a for a in args)
                 super().log_message(format, *args)
 
     return Handler
@@ -301,6 +369,11 @@ def main(argv: list[str] | None = None) -> None:
         help="when set, calls must send this appKey",
     )
     parser.add_argument(
+        "--app-secret",
+        default=os.environ.get("SANDBOX_APP_SECRET", ""),
+        help="when set, lookups must be signed with it (or send it as appSecret)",
+    )
+    parser.add_argument(
         "--trickle",
         type=float,
         default=float(os.environ.get("SANDBOX_TRICKLE_SECONDS", "0.5")),
@@ -310,7 +383,13 @@ def main(argv: list[str] | None = None) -> None:
     server = serve(
         args.host,
         args.port,
-        Sandbox(app_key=args.app_key, latency=args.latency, slow=args.slow, trickle=args.trickle),
+        Sandbox(
+            app_key=args.app_key,
+            app_secret=args.app_secret,
+            latency=args.latency,
+            slow=args.slow,
+            trickle=args.trickle,
+        ),
     )
     print(f"Sandbox gateway on http://{args.host}:{server.server_port}{PREVIEW_PATH}", flush=True)
     try:
