@@ -25,6 +25,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from .breakdown import RunBreakdown, SupplierView, build_breakdown
+from .cart_advice import CartAdvice, cart_warnings
 from .comparison import RunComparison, compare
 from .models import (
     CartLine,
@@ -95,10 +96,15 @@ class CartPage:
     page: Page
     suppliers: list[Supplier]  # the page's lines by supplier, see `supplier_groups`
     totals: dict  # of the whole cart, see `cart_totals`
+    advice: CartAdvice  # the lookups' warnings, also set as `warnings` on lines and suppliers
 
 
-def cart_page(*, owner: AbstractBaseUser, page_number: str | int | None) -> CartPage:
-    """One page of the buyer's cart, its lines grouped by supplier, and the cart's totals."""
+def cart_page(*, owner: AbstractBaseUser, page_number: str | int | None, products=None) -> CartPage:
+    """One page of the buyer's cart, its lines grouped by supplier, and the cart's totals.
+
+    Every line and supplier of the page carries `warnings`, the advisory warnings of the
+    stored offer lookups (cart_advice.py; `products` as `cart_warnings` takes it).
+    """
     lines = (
         CartLine.objects.filter(owner=owner)
         .select_related("supplier")
@@ -107,13 +113,13 @@ def cart_page(*, owner: AbstractBaseUser, page_number: str | int | None) -> Cart
     page = Paginator(lines, CART_LINES_PER_PAGE).get_page(page_number)
     before = page.start_index() - 2  # the line just before this page, if any
     continues_from = lines.values_list("supplier_id", flat=True)[before] if before >= 0 else None
-    return CartPage(
-        page=page,
-        suppliers=supplier_groups(
-            owner=owner, lines=page.object_list, continues_from=continues_from
-        ),
-        totals=cart_totals(owner=owner),
-    )
+    groups = supplier_groups(owner=owner, lines=page.object_list, continues_from=continues_from)
+    advice = cart_warnings(owner, lines=page.object_list, products=products)
+    for supplier in groups:
+        supplier.warnings = advice.for_supplier(supplier.pk)
+        for line in supplier.page_lines:
+            line.warnings = advice.for_line(line.pk)
+    return CartPage(page=page, suppliers=groups, totals=cart_totals(owner=owner), advice=advice)
 
 
 def supplier_groups(

@@ -138,6 +138,7 @@ def cart_lines(request):
             "page_range": shown.page.paginator.get_elided_page_range(shown.page.number),
             "suppliers": shown.suppliers,
             "totals": shown.totals,
+            "advice": shown.advice,
         },
     )
 
