@@ -1,0 +1,86 @@
+"""Defects found by the independent acceptance run (issue #10, second round), each against
+the real sandbox over HTTP."""
+
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from previews import execution, runs
+from previews.models import PreviewRun
+
+from .test_runs import sandbox_config
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CART = {
+    "义乌日用百货": [(612345001100, "", 10)],
+    "深圳拒单": [(623456001901, "", 1)],  # refused (500_001) in every run
+    "汕头不能下单": [(634567001830, "", 1)],  # answered, but no trade mode: cannot be ordered
+}
+
+
+@pytest.fixture
+def runs_on_demand(monkeypatch, sandbox_url):
+    """Runs executed in this process against the sandbox while `execute` is true; left
+    waiting (queued, every supplier pending) otherwise."""
+    state = {"execute": True}
+
+    def dispatch(*, run_id):
+        if state["execute"]:
+            execution.execute_run(run_id=run_id, config=sandbox_config(sandbox_url))
+        return True
+
+    monkeypatch.setattr(runs, "dispatch_run", dispatch)
+    return state
+
+
+def preview(client, address, lines) -> PreviewRun:
+    client.post(
+        reverse("previews:preview-create"),
+        {"address": address.pk, "lines": [line.pk for line in lines], "flow": "general",
+         "submission_token": str(uuid.uuid4())},
+    )  # fmt: skip
+    return PreviewRun.objects.latest("pk")
+
+
+def test_compare_while_the_run_is_still_working(
+    buyer, buyer_client, stocked_cart, runs_on_demand
+):
+    address, lines = stocked_cart(buyer, CART)
+    preview(buyer_client, address, lines)
+    runs_on_demand["execute"] = False
+    working = preview(buyer_client, address, lines)
+    assert not working.is_finished
+    response = buyer_client.get(reverse("previews:run-compare", args=[working.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-testid="not-finished"' in html
+    assert "This run is not finished yet" in html
+    # the suppliers still waiting have no figures yet, and no fake ¥0.00
+    ok = next(c for c in response.context["comparison"].suppliers if c.name == "义乌日用百货")
+    assert ok.now.badge_label == "Waiting"
+
+
+def test_compare_shows_each_side_status_and_the_one_rule(
+    buyer, buyer_client, stocked_cart, runs_on_demand
+):
+    address, lines = stocked_cart(buyer, CART)
+    preview(buyer_client, address, lines)
+    second = preview(buyer_client, address, lines)
+    response = buyer_client.get(reverse("previews:run-compare", args=[second.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    sections = {
+        name: html.split(f'<h2 class="h5 mb-0">{name}', 1)[1].split("</section>", 1)[0]
+        for name in CART
+    }
+    refused = sections["深圳拒单"]
+    assert "¥0.00" not in refused
+    assert refused.count('data-testid="side-badge"') == 2
+    assert "Refused by the gateway" in refused
+    blocked = sections["汕头不能下单"]
+    assert blocked.count("Cannot be ordered") == 2
+    assert "yes → yes" not in blocked and "no → no" in blocked
+    ok = sections["义乌日用百货"]
+    assert ok.count("Can be ordered") == 2 and "yes → yes" in ok
