@@ -85,12 +85,7 @@ class SupplierView:
     @property
     def badge(self) -> tuple[str, str]:
         """(label, Bootstrap colour) of the supplier's badge, on the page and in exports."""
-        if self.preview.status == SupplierPreview.Status.OK:
-            if self.orderable:
-                return _("Can be ordered"), "success"
-            return _("Cannot be ordered"), "warning"
-        colour = "secondary" if self.preview.status == SupplierPreview.Status.PENDING else "danger"
-        return self.preview.get_status_display(), colour
+        return supplier_badge(self.preview)
 
     @property
     def badge_label(self) -> str:
@@ -152,6 +147,18 @@ class SupplierView:
         if any(not r.orderable_through_api for r in self.records):
             return str(failures.NOT_THROUGH_API)
         return _("the gateway gave no total")
+
+
+def supplier_badge(preview: SupplierPreview) -> tuple[str, str]:
+    """THE badge of a supplier, (label, Bootstrap colour), from the one rule
+    (`SupplierPreview.can_be_ordered`): the run page, its progress poll, the comparison and
+    the exports all show this one. Reads `records.all()`: prefetch them."""
+    if preview.status == SupplierPreview.Status.OK:
+        if preview.can_be_ordered:
+            return _("Can be ordered"), "success"
+        return _("Cannot be ordered"), "warning"
+    colour = "secondary" if preview.status == SupplierPreview.Status.PENDING else "danger"
+    return preview.get_status_display(), colour
 
 
 @dataclass

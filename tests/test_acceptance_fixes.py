@@ -44,9 +44,7 @@ def preview(client, address, lines) -> PreviewRun:
     return PreviewRun.objects.latest("pk")
 
 
-def test_compare_while_the_run_is_still_working(
-    buyer, buyer_client, stocked_cart, runs_on_demand
-):
+def test_compare_while_the_run_is_still_working(buyer, buyer_client, stocked_cart, runs_on_demand):
     address, lines = stocked_cart(buyer, CART)
     preview(buyer_client, address, lines)
     runs_on_demand["execute"] = False
@@ -84,3 +82,23 @@ def test_compare_shows_each_side_status_and_the_one_rule(
     assert "yes → yes" not in blocked and "no → no" in blocked
     ok = sections["义乌日用百货"]
     assert ok.count("Can be ordered") == 2 and "yes → yes" in ok
+
+
+BLOCKED = {
+    "义乌日用百货": [(612345001100, "", 10)],
+    "起订量": [(656789001905, "", 1)],  # below the minimum order quantity: status false
+    "缺货": [(667890001904, "", 2)],  # out of stock: status false
+    "无交易方式": [(678901001830, "", 1)],  # empty tradeModeNameList
+    "交易方式空": [(689012001835, "", 1)],  # tradeModeNameList null
+}
+
+
+def test_status_json_uses_the_pages_badge(buyer, buyer_client, stocked_cart, runs_on_demand):
+    address, lines = stocked_cart(buyer, BLOCKED)
+    run = preview(buyer_client, address, lines)
+    page = buyer_client.get(run.get_absolute_url())
+    shown = {s.preview.pk: s.badge for s in page.context["breakdown"].suppliers}
+    state = buyer_client.get(reverse("previews:run-status", args=[run.pk])).json()
+    labels = sorted(s["label"] for s in state["suppliers"])
+    assert labels == ["Can be ordered"] + ["Cannot be ordered"] * 4
+    assert {s["id"]: (s["label"], s["colour"]) for s in state["suppliers"]} == shown
