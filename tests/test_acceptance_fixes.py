@@ -102,3 +102,20 @@ def test_status_json_uses_the_pages_badge(buyer, buyer_client, stocked_cart, run
     labels = sorted(s["label"] for s in state["suppliers"])
     assert labels == ["Can be ordered"] + ["Cannot be ordered"] * 4
     assert {s["id"]: (s["label"], s["colour"]) for s in state["suppliers"]} == shown
+
+
+def test_cart_counts_use_plural_forms(buyer, buyer_client, make_address, make_line, monkeypatch):
+    from previews import forms
+
+    make_address(buyer, is_default=True)
+    monkeypatch.setattr(forms, "PREVIEW_FORM_MAX_LISTED_LINES", 2)  # whole suppliers only
+    make_line(buyer, supplier="A", offer_id=1, quantity=1)
+    make_line(buyer, supplier="B", offer_id=2, quantity=2)
+    make_line(buyer, supplier="B", offer_id=3, quantity=3)
+    cart = buyer_client.get(reverse("previews:cart")).content.decode()
+    assert "1 line, 1 piece<" in cart and "2 lines, 5 pieces" in cart
+    form = buyer_client.get(reverse("previews:preview-create")).content.decode()
+    assert "1 line, 1 piece<" in form and "2 lines, 5 pieces" in form
+    buyer_client.post(reverse("set_language"), {"language": "zh-hans"})
+    chinese = buyer_client.get(reverse("previews:cart")).content.decode()
+    assert "1 行,共 1 件" in chinese and "2 行,共 5 件" in chinese
