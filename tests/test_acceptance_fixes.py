@@ -1,6 +1,7 @@
 """Defects found by the independent acceptance run (issue #10, second round), each against
 the real sandbox over HTTP."""
 
+import re
 import uuid
 
 import pytest
@@ -119,3 +120,25 @@ def test_cart_counts_use_plural_forms(buyer, buyer_client, make_address, make_li
     buyer_client.post(reverse("set_language"), {"language": "zh-hans"})
     chinese = buyer_client.get(reverse("previews:cart")).content.decode()
     assert "1 行,共 1 件" in chinese and "2 行,共 5 件" in chinese
+
+
+def test_a_nul_is_named_once_never_echoed(buyer, buyer_client):
+    fields = {
+        "offer": "670291644950",
+        "spec_id": "",
+        "quantity": "5",
+        "new_supplier": "杭州小商品店",
+        "title": "Cup",
+        "note": "",
+    }
+    for name in ("quantity", "offer", "spec_id", "new_supplier", "title", "note"):
+        data = {**fields, name: fields[name] + "\x00"}
+        response = buyer_client.post(reverse("previews:line-create"), data)
+        assert response.status_code == 200, name
+        html = response.content.decode()
+        # the field gives back what was typed, for correcting it; no text on the page has it
+        assert "\x00" not in re.sub(r'value="[^"]*"', "", html), name
+        errors = response.context["form"].errors[name]
+        assert len(errors) == 1, (name, errors)
+        assert "U+0000 (NUL)" in errors[0], (name, errors)
+        assert "Null characters are not allowed" not in html, name
