@@ -190,14 +190,19 @@ def _supplier_view(preview: SupplierPreview) -> SupplierView:
         # own words) follows as detail, unless the failure is ours.
         summary = failures.failure_summary(kind=preview.error_kind, code=preview.error_code)
         view.problems.append(summary or preview.reason)
-        if summary and preview.reason and not failures.is_own_failure(preview.error_kind):
+        detail = failures.upstream_detail(
+            code=preview.error_code,
+            http_status=preview.http_status,
+            message=preview.upstream_message,
+        )
+        if summary and detail and not failures.is_own_failure(preview.error_kind):
             view.notes.append(
                 ngettext(
                     "Details (tried %(n)s time): %(reason)s",
                     "Details (tried %(n)s times): %(reason)s",
                     preview.attempts,
                 )
-                % {"n": preview.attempts, "reason": preview.reason}
+                % {"n": preview.attempts, "reason": detail}
             )
         return view
     titles = {

@@ -142,3 +142,39 @@ def test_a_nul_is_named_once_never_echoed(buyer, buyer_client):
         assert len(errors) == 1, (name, errors)
         assert "U+0000 (NUL)" in errors[0], (name, errors)
         assert "Null characters are not allowed" not in html, name
+
+
+FAILING = {
+    "拒单": [(623456001901, "", 1)],  # refused: 500_001 with the upstream's words
+    "出错页": [(645678001950, "", 1)],  # HTTP 500 with an HTML body
+    "太慢": [(656789001952, "", 1)],  # answers after 3 s: cut off by a 1 s deadline
+}
+
+
+def test_failure_details_on_a_chinese_page_hold_no_english_of_ours(
+    buyer, buyer_client, stocked_cart, monkeypatch, sandbox_url
+):
+    from dataclasses import replace
+
+    config = replace(sandbox_config(sandbox_url), call_deadline=1.0)
+
+    def dispatch(*, run_id):
+        execution.execute_run(run_id=run_id, config=config)
+        return True
+
+    monkeypatch.setattr(runs, "dispatch_run", dispatch)
+    address, lines = stocked_cart(buyer, FAILING)
+    run = preview(buyer_client, address, lines)
+    buyer_client.post(reverse("set_language"), {"language": "zh-hans"})
+    html = buyer_client.get(run.get_absolute_url()).content.decode()
+    cards = {
+        name: html.split(f'data-supplier="{name}"', 1)[1].split("</section>", 1)[0]
+        for name in FAILING
+    }
+    for name, card in cards.items():
+        for english in ("The gateway", "gateway", "within", "server error", "refused"):
+            assert english not in card, (name, english)
+    assert "详情" in cards["拒单"] and "500_001" in cards["拒单"]
+    assert "该商品不支持在线交易" in cards["拒单"]
+    assert "HTTP 500" in cards["出错页"]
+    assert "详情" not in cards["太慢"]  # a cut-off call: the upstream said nothing

@@ -194,6 +194,7 @@ def _http_error(response: deadline.Reply, secrets: Sequence[str]) -> GatewayErro
             f"The gateway had a server error (HTTP {status}): {detail}",
             retryable=True,
             http_status=status,
+            message=detail,
             raw_body=stored,
             retry_after=retry_after,
         )
@@ -202,6 +203,7 @@ def _http_error(response: deadline.Reply, secrets: Sequence[str]) -> GatewayErro
         f"The gateway refused the request (HTTP {status}): {detail}",
         retryable=False,
         http_status=status,
+        message=detail,
         raw_body=stored,
     )
 
