@@ -85,12 +85,7 @@ class SupplierView:
     @property
     def badge(self) -> tuple[str, str]:
         """(label, Bootstrap colour) of the supplier's badge, on the page and in exports."""
-        if self.preview.status == SupplierPreview.Status.OK:
-            if self.orderable:
-                return _("Can be ordered"), "success"
-            return _("Cannot be ordered"), "warning"
-        colour = "secondary" if self.preview.status == SupplierPreview.Status.PENDING else "danger"
-        return self.preview.get_status_display(), colour
+        return supplier_badge(self.preview)
 
     @property
     def badge_label(self) -> str:
@@ -154,6 +149,18 @@ class SupplierView:
         return _("the gateway gave no total")
 
 
+def supplier_badge(preview: SupplierPreview) -> tuple[str, str]:
+    """THE badge of a supplier, (label, Bootstrap colour), from the one rule
+    (`SupplierPreview.can_be_ordered`): the run page, its progress poll, the comparison and
+    the exports all show this one. Reads `records.all()`: prefetch them."""
+    if preview.status == SupplierPreview.Status.OK:
+        if preview.can_be_ordered:
+            return _("Can be ordered"), "success"
+        return _("Cannot be ordered"), "warning"
+    colour = "secondary" if preview.status == SupplierPreview.Status.PENDING else "danger"
+    return preview.get_status_display(), colour
+
+
 @dataclass
 class RunBreakdown:
     suppliers: list[SupplierView]
@@ -183,14 +190,19 @@ def _supplier_view(preview: SupplierPreview) -> SupplierView:
         # own words) follows as detail, unless the failure is ours.
         summary = failures.failure_summary(kind=preview.error_kind, code=preview.error_code)
         view.problems.append(summary or preview.reason)
-        if summary and preview.reason and not failures.is_own_failure(preview.error_kind):
+        detail = failures.upstream_detail(
+            code=preview.error_code,
+            http_status=preview.http_status,
+            message=preview.upstream_message,
+        )
+        if summary and detail and not failures.is_own_failure(preview.error_kind):
             view.notes.append(
                 ngettext(
                     "Details (tried %(n)s time): %(reason)s",
                     "Details (tried %(n)s times): %(reason)s",
                     preview.attempts,
                 )
-                % {"n": preview.attempts, "reason": preview.reason}
+                % {"n": preview.attempts, "reason": detail}
             )
         return view
     titles = {

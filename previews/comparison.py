@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from .breakdown import LineView, RunBreakdown, SupplierView
+from .models import SupplierPreview
 
 
 @dataclass
@@ -16,8 +17,8 @@ class LineChange:
     title: str
     before: LineView | None
     now: LineView | None
-    available_before: bool
-    available_now: bool
+    available_before: bool | None  # None: not known yet (the supplier is still waiting)
+    available_now: bool | None
 
     @property
     def unit_price_delta_fen(self) -> int | None:
@@ -40,9 +41,15 @@ class LineChange:
         return (
             bool(self.unit_price_delta_fen)
             or self.promotions_before != self.promotions_now
-            or self.available_before != self.available_now
+            or self._availability_changed
             or (self.before is None) != (self.now is None)
         )
+
+    @property
+    def _availability_changed(self) -> bool:
+        if self.available_before is None or self.available_now is None:
+            return False
+        return self.available_before != self.available_now
 
 
 @dataclass
@@ -73,7 +80,7 @@ class SupplierChange:
     lines: list[LineChange] = field(default_factory=list)
 
     def _delta(self, attribute: str) -> int | None:
-        if self.before is None or self.now is None:
+        if not self.both_known:
             return None
         before, now = getattr(self.before, attribute), getattr(self.now, attribute)
         return None if before is None or now is None else now - before
@@ -114,7 +121,25 @@ class SupplierChange:
         return self._delta("carriage_fen")
 
     @property
+    def sides(self) -> tuple[SupplierView | None, SupplierView | None]:
+        return self.before, self.now
+
+    @property
+    def figures_known(self) -> bool:
+        """Some side answered with orders: the totals block is worth a table."""
+        return any(side is not None and side.records for side in self.sides)
+
+    @property
+    def both_known(self) -> bool:
+        """Both sides answered with orders, so their figures can be set against each other."""
+        return all(side is not None and side.records for side in (self.before, self.now))
+
+    @property
     def availability_changed(self) -> bool:
+        """Whether the one rule (`SupplierPreview.can_be_ordered`) says otherwise now; never
+        while a side is still waiting for the gateway."""
+        if any(_waiting(side) for side in (self.before, self.now)):
+            return False
         return (self.before is not None and self.before.orderable) != (
             self.now is not None and self.now.orderable
         )
@@ -134,9 +159,20 @@ class RunComparison:
     before: RunBreakdown
     now: RunBreakdown
     suppliers: list[SupplierChange]
+    finished: bool = True  # both runs finished: until then the grand totals are not known
 
     @property
-    def grand_total_delta_fen(self) -> int:
+    def grand_total_before_fen(self) -> int | None:
+        return self.before.grand_total_fen if self.finished else None
+
+    @property
+    def grand_total_now_fen(self) -> int | None:
+        return self.now.grand_total_fen if self.finished else None
+
+    @property
+    def grand_total_delta_fen(self) -> int | None:
+        if not self.finished:
+            return None
         return self.now.grand_total_fen - self.before.grand_total_fen
 
 
@@ -148,11 +184,19 @@ def _lines_by_key(supplier: SupplierView | None) -> dict[tuple, LineView]:
     }
 
 
-def _available(supplier: SupplierView | None, line: LineView | None) -> bool:
+def _waiting(supplier: SupplierView | None) -> bool:
+    return supplier is not None and supplier.status == SupplierPreview.Status.PENDING
+
+
+def _available(supplier: SupplierView | None, line: LineView | None) -> bool | None:
+    """The one rule (`SupplierPreview.can_be_ordered`) for the line's supplier, and the line
+    itself without a problem; None while the supplier waits for the gateway."""
+    if _waiting(supplier):
+        return None
     return supplier is not None and supplier.orderable and line is not None and not line.problems
 
 
-def compare(before: RunBreakdown, now: RunBreakdown) -> RunComparison:
+def compare(before: RunBreakdown, now: RunBreakdown, *, finished: bool = True) -> RunComparison:
     """Match suppliers by name and lines by offer and spec; keep the order of the newer run."""
     before_by_name = {s.name: s for s in before.suppliers}
     now_by_name = {s.name: s for s in now.suppliers}
@@ -177,4 +221,4 @@ def compare(before: RunBreakdown, now: RunBreakdown) -> RunComparison:
                 )
             )
         suppliers.append(change)
-    return RunComparison(before=before, now=now, suppliers=suppliers)
+    return RunComparison(before=before, now=now, suppliers=suppliers, finished=finished)

@@ -215,6 +215,8 @@ def record_failure(*, supplier_preview_id: int, error: gateway.GatewayError) -> 
         reason=error.reason,
         error_kind=str(error.kind),
         error_code=shorten_for_column(error.error_code, limits.ERROR_CODE_LENGTH),
+        upstream_message=error.message,
+        http_status=error.http_status,
         trace_id=shorten_for_column(error.trace_id, limits.TRACE_ID_LENGTH),
         attempts=error.attempts,
         duration_ms=round(error.duration * 1000),

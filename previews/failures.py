@@ -129,6 +129,20 @@ def stored_reason(kind: str) -> str:
         return str(OWN_FAILURES[kind])
 
 
+def upstream_detail(*, code: str = "", http_status: int | None = None, message: str = "") -> str:
+    """The detail of a failure shown under the catalogue's text: only what is not ours
+    (the HTTP status, the upstream's code and its own words), never an English sentence
+    of ours; empty when the upstream said nothing (a timeout, a refused connection)."""
+    parts = []
+    if http_status is not None and http_status != 200:  # 200 tells the reader nothing
+        parts.append(f"HTTP {http_status}")
+    if code:
+        parts.append(code)
+    if message:
+        parts.append(message)
+    return " · ".join(parts)
+
+
 def order_problem(code: str, message: str) -> str:
     """Why the gateway will not place an order or a line: the explanation of its code (or
     the bare code when it is not documented), then the upstream's own words."""

@@ -31,9 +31,15 @@ PREVIEW_FORM_MAX_LISTED_LINES = 500
 
 
 def forbid_control_characters(form) -> None:
-    """Every text field of `form` refuses control characters (they would be stored)."""
+    """Every text field of `form` refuses control characters (they would be stored), with
+    one message naming the character: Django's own NUL check would say it a second time."""
     for field in form.fields.values():
         if isinstance(field, forms.CharField):
+            field.validators = [
+                validator
+                for validator in field.validators
+                if not isinstance(validator, ProhibitNullCharactersValidator)
+            ]
             field.validators.append(validate_no_control_characters)
 
 

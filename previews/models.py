@@ -330,6 +330,10 @@ class SupplierPreview(models.Model):
     reason = models.TextField(_("reason"), blank=True)
     error_kind = models.CharField(_("error kind"), max_length=20, blank=True)
     error_code = models.CharField(_("error code"), max_length=limits.ERROR_CODE_LENGTH, blank=True)
+    # What is not ours in a failure, for the page's detail: the upstream's own words
+    # (credentials removed) and the HTTP status. `reason` adds our English for the admin.
+    upstream_message = models.TextField(_("upstream's words"), blank=True)
+    http_status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
     trace_id = models.CharField(_("trace id"), max_length=limits.TRACE_ID_LENGTH, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)

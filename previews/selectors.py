@@ -237,7 +237,11 @@ def comparison_with_previous(run: PreviewRun) -> tuple[PreviewRun | None, RunCom
         return None, None
     both = runs_with_results(PreviewRun.objects.filter(pk__in=[run.pk, previous.pk]))
     by_pk = {r.pk: r for r in both}
-    return previous, compare(build_breakdown(by_pk[previous.pk]), build_breakdown(by_pk[run.pk]))
+    return previous, compare(
+        build_breakdown(by_pk[previous.pk]),
+        build_breakdown(by_pk[run.pk]),
+        finished=run.is_finished and previous.is_finished,
+    )
 
 
 # --------------------------------------------------------------------------- address comparison

@@ -145,6 +145,7 @@ def parse_quantity(value) -> int:
             code="required",
             params=QUANTITY_RANGE,
         )
+    validate_no_control_characters(text)  # named, never echoed raw into the message
     if not QUANTITY_DIGITS.fullmatch(text):
         raise ValidationError(
             _(

@@ -16,7 +16,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from . import cart, exports, failures, regions, runs, selectors
-from .breakdown import build_breakdown
+from .breakdown import build_breakdown, supplier_badge
 from .forms import (
     AddressComparisonForm,
     CartImportForm,
@@ -303,10 +303,12 @@ def run_status(request, pk):
     """Progress of a run for the page's polling script. Looking changes nothing, so eight
     polls at once send nothing."""
     run = selectors.owned_run(owner=request.user, pk=pk)
-    suppliers = [
-        {"id": s.pk, "status": s.status, "label": s.get_status_display()}
-        for s in run.suppliers.order_by("position")
-    ]
+    suppliers = []
+    for supplier in run.suppliers.prefetch_related("records").order_by("position"):
+        label, colour = supplier_badge(supplier)  # the page's own badge, by the one rule
+        suppliers.append(
+            {"id": supplier.pk, "status": supplier.status, "label": label, "colour": colour}
+        )
     return JsonResponse(
         {
             "status": run.status,

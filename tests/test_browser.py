@@ -212,3 +212,37 @@ def test_hostile_promotion_html_never_runs(
     html = page.content()
     assert "onerror" not in html and "onclick" not in html and "javascript:" not in html
     assert "限时优惠" in html
+
+
+def test_progress_and_cards_agree_while_a_run_works(
+    browser_page, live_server, buyer, stocked_cart, worker_env, tmp_path
+):
+    from previews.models import SupplierPreview
+
+    from .conftest import start_run
+    from .processes import sandbox_process
+
+    page, base = browser_page, live_server.url
+    address, lines = stocked_cart(
+        buyer, {"起订量": [(656789001905, "", 1)], "慢": [(667890001952, "", 1)]}
+    )
+    log_in(page, base)
+    with sandbox_process(slow=8) as slow_sandbox:
+        env = {**worker_env, "DAJI_API_URL": slow_sandbox, "DAJI_READ_TIMEOUT": "15"}
+        with celery_worker(env, log=tmp_path / "worker.log"):
+            run = start_run(buyer, address, lines)
+            page.goto(f"{base}{run.get_absolute_url()}")
+            moq = SupplierPreview.objects.get(run=run, supplier_name="起订量").pk
+            progress = page.locator(f"[data-supplier-status='{moq}']")
+            progress.filter(has_text="Cannot be ordered").wait_for(timeout=20_000)
+            card = page.locator("section[data-supplier='起订量']")
+            assert card.get_by_test_id("supplier-badge").inner_text() == "Cannot be ordered"
+            assert "Waiting for the gateway" not in card.inner_text()
+            assert (
+                "Waiting for the gateway"
+                in page.locator("section[data-supplier='慢']").inner_text()
+            )
+            page.get_by_test_id("grand-total-amount").wait_for(timeout=45_000)
+            final = page.locator("section[data-supplier='起订量']").get_by_test_id("supplier-badge")
+            assert final.inner_text() == "Cannot be ordered"
+    assert page.js_errors == []

@@ -56,6 +56,7 @@ def test_a_refusal_shows_the_catalogue_text_in_the_readers_language_and_the_upst
         run=run, position=0, supplier_name="refuses", requested_lines=[],
         status=SupplierPreview.Status.REJECTED, error_kind="rejected", error_code="500_004",
         reason="The gateway refused this order (500_004): 库存不足(上游原话)", attempts=1,
+        upstream_message="库存不足(上游原话)",
     )  # fmt: skip
     english = supplier_section(page(buyer_client, run), "refuses")
     assert "Not enough stock: lower the quantity" in english

@@ -45,6 +45,7 @@ def parse_body[T](
             f"{snippet(redact(text, secrets))}",
             retryable=False,
             http_status=http_status,
+            message=snippet(redact(text, secrets)),
             raw_body=stored,
         ) from None
     trace_id = None

@@ -227,6 +227,7 @@ def _http_error(response: deadline.Reply, secrets: Sequence[str]) -> GatewayErro
             f"The gateway had a server error (HTTP {status}): {detail}",
             retryable=True,
             http_status=status,
+            message=detail,
             raw_body=stored,
             retry_after=retry_after,
         )
@@ -235,6 +236,7 @@ def _http_error(response: deadline.Reply, secrets: Sequence[str]) -> GatewayErro
         f"The gateway refused the request (HTTP {status}): {detail}",
         retryable=False,
         http_status=status,
+        message=detail,
         raw_body=stored,
     )
 

@@ -13,8 +13,8 @@ PROMOTION_TAGS = {"ul", "ol", "li", "p", "br", "b", "strong", "em", "i", "span",
 
 @register.filter
 def fen(value):
-    """Integer fen as ¥1,234.56."""
-    return format_fen(value)
+    """Integer fen as ¥1,234.56; an em dash when unknown (a template's missing value is "")."""
+    return format_fen(None if value == "" else value)
 
 
 @register.filter

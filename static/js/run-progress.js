@@ -4,8 +4,9 @@
   const progress = document.getElementById("run-progress");
   if (!progress || progress.dataset.finished === "true") return;
   const url = progress.dataset.statusUrl;
-  // "ok" means answered, not orderable: the finished page's badge says whether it can be ordered.
-  const badgeClass = { pending: "secondary", ok: "info", rejected: "danger", failed: "danger" };
+  // Label and colour come from the server's one badge rule, so the progress box, the
+  // supplier's card and the finished page never disagree.
+  const answeredText = progress.dataset.answeredText;
 
   async function poll() {
     try {
@@ -17,11 +18,15 @@
           return;
         }
         for (const supplier of state.suppliers) {
-          const badge = progress.querySelector(`[data-supplier-status="${supplier.id}"]`);
-          if (badge) {
+          const badges = document.querySelectorAll(
+            `[data-supplier-status="${supplier.id}"], [data-supplier-badge="${supplier.id}"]`,
+          );
+          for (const badge of badges) {
             badge.textContent = supplier.label;
-            badge.className = `badge text-bg-${badgeClass[supplier.status] || "secondary"}`;
+            badge.className = `badge text-bg-${supplier.colour || "secondary"}`;
           }
+          const waiting = document.querySelector(`[data-supplier-waiting="${supplier.id}"]`);
+          if (waiting && supplier.status !== "pending") waiting.textContent = answeredText;
         }
       }
     } catch (error) {
