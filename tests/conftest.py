@@ -294,3 +294,22 @@ def wait_for_status(run_id, *, finished=False, timeout=60):
 
     what = "finish" if finished else "start"
     return wait_until(reached, timeout=timeout, what=f"run {run_id} to {what}")
+
+
+def sandbox_config(url):
+    """A gateway config for the sandbox that gives up fast, for runs executed in-process."""
+    from previews import gateway
+
+    return gateway.GatewayConfig(base_url=url, max_attempts=2, backoff_base=0.01, read_timeout=3)
+
+
+@pytest.fixture
+def inline_runs(monkeypatch, sandbox_url):
+    """Runs executed in this process against the sandbox, instead of by a worker."""
+    from previews import execution, runs
+
+    def dispatch(*, run_id):
+        execution.execute_run(run_id=run_id, config=sandbox_config(sandbox_url))
+        return True
+
+    monkeypatch.setattr(runs, "dispatch_run", dispatch)

@@ -10,7 +10,7 @@ from django.urls import reverse
 from previews import execution, runs
 from previews.models import PreviewRun
 
-from .test_runs import sandbox_config
+from .conftest import sandbox_config
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from previews import exports
 from previews.sandbox import FORMULA_MESSAGE, FORMULA_PROMOTION, FORMULA_SPEC
 
-from .test_run_features import inline_runs, preview  # noqa: F401 - a fixture, and a helper
+from .test_run_features import preview
 
 # Written apart from the product's rule on purpose: what a spreadsheet would evaluate.
 FORMULA_FIRST = tuple("=+-@＝＋－＠")
@@ -45,7 +45,7 @@ EXPECTED_STARTS = [FORMULA_MESSAGE, FORMULA_PROMOTION]
 
 
 @pytest.fixture
-def hostile_run(buyer, buyer_client, stocked_cart, inline_runs):  # noqa: F811
+def hostile_run(buyer, buyer_client, stocked_cart, inline_runs):
     address, lines = stocked_cart(buyer, CART)
     for line in lines:
         line.title = TITLES.get(line.offer_id, "")

@@ -19,7 +19,6 @@ from django.urls import reverse
 from django.utils import translation
 from openpyxl import load_workbook
 
-from previews import execution, runs
 from previews.breakdown import build_breakdown
 from previews.models import PreviewRecord, PreviewRun, SupplierPreview
 from previews.sandbox import Sandbox
@@ -27,7 +26,6 @@ from previews.selectors import runs_with_results, with_grand_totals
 
 from .conftest import ADDRESS_FORM
 from .processes import celery_worker, wait_until
-from .test_runs import sandbox_config
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -125,17 +123,6 @@ def submit(client, address, lines, flow="general") -> PreviewRun:
     )  # fmt: skip
     assert response.status_code == 302, response.content.decode()[:2000]
     return PreviewRun.objects.latest("pk")
-
-
-@pytest.fixture
-def inline_runs(monkeypatch, sandbox_url):
-    """Runs executed in this process against the sandbox, instead of by a worker."""
-
-    def dispatch(*, run_id):
-        execution.execute_run(run_id=run_id, config=sandbox_config(sandbox_url))
-        return True
-
-    monkeypatch.setattr(runs, "dispatch_run", dispatch)
 
 
 # --------------------------------------------------------------------------- item 4

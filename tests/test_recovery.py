@@ -10,9 +10,8 @@ from django.utils import timezone
 from previews import execution, runs
 from previews.models import PreviewRun, SupplierPreview
 
-from .conftest import start_run
+from .conftest import sandbox_config, start_run
 from .processes import sandbox_calls
-from .test_runs import sandbox_config
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,10 +12,8 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from previews import execution, exports, runs, selectors
+from previews import exports, selectors
 from previews.models import PreviewRun
-
-from .test_runs import sandbox_config
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,17 +22,6 @@ CART = {
     "义乌日用百货": [(612345001100, "", 10), (612345001700, "", 3)],
     "广州服装批发": [(634567001901, "", 4)],
 }
-
-
-@pytest.fixture
-def inline_runs(monkeypatch, sandbox_url):
-    """Runs executed in this process against the sandbox, instead of by a worker."""
-
-    def dispatch(*, run_id):
-        execution.execute_run(run_id=run_id, config=sandbox_config(sandbox_url))
-        return True
-
-    monkeypatch.setattr(runs, "dispatch_run", dispatch)
 
 
 def preview(client, address, lines, flow="general") -> PreviewRun:

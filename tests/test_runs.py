@@ -18,12 +18,8 @@ from previews.models import (
 )
 from previews.selectors import runs_with_results, with_grand_totals
 
-from .conftest import DEMO_SUPPLIERS
+from .conftest import DEMO_SUPPLIERS, sandbox_config
 from .factories import finished_run
-
-
-def sandbox_config(url) -> gateway.GatewayConfig:
-    return gateway.GatewayConfig(base_url=url, max_attempts=2, backoff_base=0.01, read_timeout=3)
 
 
 def start(owner, address, lines, flow="general"):
