@@ -40,6 +40,16 @@ from .preview import (
     parse_preview_body,
     preview_order,
 )
+from .products import (
+    PRODUCT_DETAIL_PATH,
+    MixBatchRule,
+    PriceTier,
+    ProductDetail,
+    ProductSku,
+    SkuAttribute,
+    parse_product_body,
+    product_detail,
+)
 from .redaction import REDACTED, printable, redact, redacted_body
 from .transport import GatewayConfig, new_session
 
@@ -48,6 +58,7 @@ __all__ = [
     "MAX_LINES_PER_CALL",
     "ONE_FEN",
     "PREVIEW_PATH",
+    "PRODUCT_DETAIL_PATH",
     "REDACTED",
     "TIMER_THREAD_NAME",
     "Address",
@@ -55,11 +66,16 @@ __all__ = [
     "ErrorKind",
     "GatewayConfig",
     "GatewayError",
+    "MixBatchRule",
     "PayChannel",
     "PreviewAnswer",
+    "PriceTier",
+    "ProductDetail",
+    "ProductSku",
     "Promotion",
     "QuotedLine",
     "QuotedOrder",
+    "SkuAttribute",
     "TradeMode",
     "build_body",
     "combine_answers",
@@ -67,8 +83,10 @@ __all__ = [
     "new_session",
     "normalize_code",
     "parse_preview_body",
+    "parse_product_body",
     "preview_order",
     "printable",
+    "product_detail",
     "redact",
     "redacted_body",
 ]
