@@ -183,7 +183,10 @@ SECURE_CSP = {
     "default-src": ["'self'"],
     "script-src": ["'self'"],
     "style-src": ["'self'"],
-    "img-src": ["'self'", "data:"],
+    # Offer pictures (issue #12) are the sellers' own, hot-linked from 1688's image hosts
+    # (alicdn.com and others the gateway names): any http(s) image, nothing else. The
+    # product only puts http(s) URLs in <img src>; images cannot run script.
+    "img-src": ["'self'", "data:", "https:", "http:"],
     "object-src": ["'none'"],
     "base-uri": ["'self'"],
     "frame-ancestors": ["'none'"],
@@ -256,6 +259,11 @@ PREVIEW_MAX_PARALLEL_CALLS = read_positive_int("PREVIEW_MAX_PARALLEL_CALLS", 20)
 PREVIEW_STALE_AFTER_SECONDS = CELERY_TASK_TIME_LIMIT + 30
 # A quote older than this is marked stale wherever it appears (prices and stock move).
 PREVIEW_QUOTE_MAX_AGE_HOURS = read_positive_float("PREVIEW_QUOTE_MAX_AGE_HOURS", 24.0)
+
+# Offer lookup (issue #12): a product snapshot younger than this is reused for every
+# buyer without asking the gateway; a batch looks up this many offers at once.
+PRODUCT_LOOKUP_MAX_AGE_SECONDS = read_positive_int("PRODUCT_LOOKUP_MAX_AGE_SECONDS", 300)
+PRODUCT_LOOKUP_MAX_PARALLEL_CALLS = read_positive_int("PRODUCT_LOOKUP_MAX_PARALLEL_CALLS", 10)
 
 # Bad input: how much one request and one cart import may carry (README, .env.example).
 # Django refuses a form body over DATA_UPLOAD_MAX_MEMORY_SIZE (a pasted list travels in
