@@ -89,22 +89,53 @@ def start_lookup(*, owner, text: str) -> OfferLookupBatch:
     return start_lookup_of_offers(owner=owner, offer_ids=offer_ids)
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class Wanted:
+    """An offer an import asks for: its quantity, and its spec id when the row had one."""
+
+    offer_id: int
+    quantity: int | None = None
+    spec_id: str = ""
+
+
 def start_lookup_of_offers(*, owner, offer_ids: Sequence[int]) -> OfferLookupBatch:
-    """A batch for these offers (deduplicated, at most LOOKUP_MAX_OFFERS). Offers with a
-    fresh snapshot are answered at once from it; the others wait for a worker."""
-    offer_ids = list(dict.fromkeys(offer_ids))[:LOOKUP_MAX_OFFERS]
+    """A batch for these offers (deduplicated, at most LOOKUP_MAX_OFFERS); see
+    `start_lookup_of_wanted`."""
+    return start_lookup_of_wanted(owner=owner, wanted=[Wanted(o) for o in offer_ids])
+
+
+@transaction.atomic
+def start_lookup_of_wanted(*, owner, wanted: Sequence[Wanted]) -> OfferLookupBatch:
+    """A batch for these offers (the first of each offer kept, at most LOOKUP_MAX_OFFERS).
+
+    Offers with a fresh snapshot are answered at once from it; the others wait for a
+    worker. An offer wanted with a quantity that needs no picking (no SKUs, one SKU, or
+    the spec id given) goes to the cart by itself once looked up.
+    """
+    by_offer = {}
+    for item in wanted:
+        by_offer.setdefault(item.offer_id, item)
+    items = list(by_offer.values())[:LOOKUP_MAX_OFFERS]
     batch = OfferLookupBatch.objects.create(owner=owner)
-    fresh = {s.offer_id: s for s in fresh_snapshots(offer_ids)}
+    fresh = {s.offer_id: s for s in fresh_snapshots(by_offer)}
     now = timezone.now()
     lookups = []
-    for position, offer_id in enumerate(offer_ids):
-        lookup = OfferLookup(batch=batch, position=position, offer_id=offer_id)
-        snapshot = fresh.get(offer_id)
+    for position, item in enumerate(items):
+        lookup = OfferLookup(
+            batch=batch,
+            position=position,
+            offer_id=item.offer_id,
+            requested_quantity=item.quantity,
+            requested_spec_id=item.spec_id,
+        )
+        snapshot = fresh.get(item.offer_id)
         if snapshot is not None:
             _settle_from_snapshot(lookup, snapshot, now)
         lookups.append(lookup)
     OfferLookup.objects.bulk_create(lookups)
+    for lookup in lookups:
+        if lookup.status == OfferLookup.Status.OK and lookup.requested_quantity:
+            add_without_picking(lookup_id=lookup.pk)
     if all(lookup.status != OfferLookup.Status.WAITING for lookup in lookups):
         batch.finished_at = now
         batch.save(update_fields=["finished_at"])
@@ -199,6 +230,8 @@ def look_up_offer(*, lookup_id: int, offer_id: int, config: gateway.GatewayConfi
     _settle_from_snapshot(lookup, snapshot, now)
     _settle(lookup_id, status=lookup.status, kind=lookup.failure_kind, reason=lookup.reason,
             snapshot=snapshot)  # fmt: skip
+    if lookup.status == OfferLookup.Status.OK:
+        add_without_picking(lookup_id=lookup_id)
 
 
 def store_snapshot(*, detail: gateway.ProductDetail, fetched_at: datetime) -> ProductSnapshot:
@@ -363,3 +396,31 @@ def add_picks_to_cart(*, owner, offer_id: int, picks: Sequence[Pick]) -> PickRes
         created += was_created
         updated += not was_created
     return PickResult(created, updated, (supplier,))
+
+
+def add_without_picking(*, lookup_id: int) -> bool:
+    """Put a looked-up offer that an import asked for into the cart when it needs no
+    picking: no SKUs, a single SKU, or the spec id the row gave. Returns whether it was
+    added; a problem (such as a spec id that is not the offer's) is kept in words."""
+    lookup = OfferLookup.objects.select_related("batch").get(pk=lookup_id)
+    if not lookup.requested_quantity or lookup.added_at or lookup.status != "ok":
+        return False
+    detail = cached_products([lookup.offer_id]).get(lookup.offer_id, (None,))[0]
+    if detail is None:
+        return False
+    spec_id = lookup.requested_spec_id
+    if not spec_id:
+        if len(detail.skus) > 1:
+            return False  # the buyer picks on the batch page
+        spec_id = detail.skus[0].spec_id if detail.skus else ""
+    try:
+        add_picks_to_cart(
+            owner=lookup.batch.owner,
+            offer_id=lookup.offer_id,
+            picks=[Pick(lookup.offer_id, spec_id, lookup.requested_quantity)],
+        )
+    except ValidationError as error:
+        OfferLookup.objects.filter(pk=lookup_id).update(add_problem=" ".join(error.messages))
+        return False
+    OfferLookup.objects.filter(pk=lookup_id).update(added_at=timezone.now(), add_problem="")
+    return True

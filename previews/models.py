@@ -557,6 +557,12 @@ class OfferLookup(models.Model):
         verbose_name=_("product snapshot"),
     )
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # From an import: the row's quantity (and spec id, if it had one); an offer that needs
+    # no picking then goes to the cart by itself once looked up.
+    requested_spec_id = models.CharField(_("spec id asked for"), max_length=64, blank=True)
+    requested_quantity = models.PositiveIntegerField(_("quantity asked for"), null=True, blank=True)
+    added_at = models.DateTimeField(_("added to the cart"), null=True, blank=True)
+    add_problem = models.TextField(_("why it was not added"), blank=True)
 
     class Meta:
         verbose_name = _("offer lookup")

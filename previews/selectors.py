@@ -24,10 +24,13 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from . import failures, gateway
 from .breakdown import RunBreakdown, SupplierView, build_breakdown
 from .comparison import RunComparison, compare
 from .models import (
     CartLine,
+    OfferLookup,
+    OfferLookupBatch,
     PreviewLine,
     PreviewPromotion,
     PreviewRecord,
@@ -261,3 +264,40 @@ def address_comparison(*, owner: AbstractBaseUser, group: uuid.UUID) -> AddressC
         for name in names
     ]
     return AddressComparison(columns=columns, rows=rows)
+
+
+# --------------------------------------------------------------------------- offer lookup
+
+
+def owned_lookup_batch(*, owner: AbstractBaseUser, pk: int) -> OfferLookupBatch:
+    """One of the buyer's lookup batches, or 404 (another buyer's too)."""
+    return get_object_or_404(OfferLookupBatch, pk=pk, owner=owner)
+
+
+@dataclass
+class LookupEntry:
+    """One offer of a batch as its page shows it: the lookup, the product when it was
+    found (withdrawn ones too, for their title), and why it failed, in words."""
+
+    lookup: OfferLookup
+    detail: gateway.ProductDetail | None
+    failure: str
+
+
+def lookup_batch_entries(*, batch: OfferLookupBatch) -> list[LookupEntry]:
+    """The offers of a batch in pasted order, with their products (two queries)."""
+    entries = []
+    for lookup in batch.lookups.select_related("snapshot").order_by("position", "pk"):
+        detail = None
+        if lookup.snapshot is not None:
+            try:
+                detail = lookup.snapshot.detail()
+            except gateway.GatewayError:
+                detail = None
+        failure = (
+            failures.lookup_failure(lookup.failure_kind)
+            if lookup.status == OfferLookup.Status.FAILED
+            else ""
+        )
+        entries.append(LookupEntry(lookup=lookup, detail=detail, failure=failure))
+    return entries

@@ -16,6 +16,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+import requests
+
+from previews import gateway
+
 PATH = "/alibaba/product/queryProductDetail"
 COLOURS = ["红色", "蓝色", "黑色", "白色", "绿色"]
 COLOURS_EN = ["Red", "Blue", "Black", "White", "Green"]
@@ -173,3 +177,41 @@ def product_stub(slow: float = 3.0):
     finally:
         server.shutdown()
         server.server_close()
+
+
+SELLER = 612345  # offers 612345000700..713 share one seller (seller_of = id // 1_000_000)
+
+
+def offer(scenario: int, seller: int = SELLER) -> int:
+    return seller * 1_000_000 + scenario
+
+
+class ProductGateway:
+    def __init__(self, url: str, real: bool):
+        self.url, self.real = url, real
+
+    def config(self, **overrides) -> gateway.GatewayConfig:
+        options = {"max_attempts": 2, "backoff_base": 0.01, "read_timeout": 1.0,
+                   "call_deadline": 2.0, "retry_budget": 5.0}  # fmt: skip
+        options.update(overrides)
+        return gateway.GatewayConfig(base_url=self.url, **options)
+
+
+def real_sandbox_serves_products(url: str) -> bool:
+    try:
+        answer = requests.get(
+            url + gateway.PRODUCT_DETAIL_PATH, params={"offerId": offer(700)}, timeout=5
+        )
+        return answer.json().get("code") in (200, "200")
+    except (ValueError, AttributeError, requests.RequestException):
+        return False
+
+
+@contextlib.contextmanager
+def product_gateway_for(sandbox_url: str):
+    """The real sandbox if it answers Product details, else the test-local stub."""
+    if real_sandbox_serves_products(sandbox_url):
+        yield ProductGateway(sandbox_url, real=True)
+        return
+    with product_stub(slow=3.0) as stub:
+        yield ProductGateway(stub.url, real=False)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-import requests
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from hypothesis import given, settings
@@ -20,44 +19,14 @@ from hypothesis import strategies as st
 from previews import gateway, lookups
 from previews.models import CartLine, OfferLookup, OfferLookupBatch, ProductSnapshot, Supplier
 
-from .lookup_stub import product_stub
-
-SELLER = 612345  # offers 612345000700..713 share one seller (seller_of = id // 1_000_000)
+from .lookup_stub import offer, product_gateway_for
 
 
-def offer(scenario: int, seller: int = SELLER) -> int:
-    return seller * 1_000_000 + scenario
-
-
-class ProductGateway:
-    def __init__(self, url: str, real: bool):
-        self.url, self.real = url, real
-
-    def config(self, **overrides) -> gateway.GatewayConfig:
-        options = {"max_attempts": 2, "backoff_base": 0.01, "read_timeout": 1.0,
-                   "call_deadline": 2.0, "retry_budget": 5.0}  # fmt: skip
-        options.update(overrides)
-        return gateway.GatewayConfig(base_url=self.url, **options)
-
-
-def real_sandbox_serves_products(url: str) -> bool:
-    try:
-        answer = requests.get(
-            url + gateway.PRODUCT_DETAIL_PATH, params={"offerId": offer(700)}, timeout=5
-        )
-        return answer.json().get("code") in (200, "200")
-    except (ValueError, AttributeError, requests.RequestException):
-        return False
-
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def product_gateway(sandbox_url):
-    """The real sandbox if it answers Product details, else the test-local stub."""
-    if real_sandbox_serves_products(sandbox_url):
-        yield ProductGateway(sandbox_url, real=True)
-        return
-    with product_stub(slow=3.0) as stub:
-        yield ProductGateway(stub.url, real=False)
+    """The real sandbox's Product details when it serves them, else the test-local stub."""
+    with product_gateway_for(sandbox_url) as product_gateway:
+        yield product_gateway
 
 
 @pytest.fixture
