@@ -574,3 +574,7 @@ class OfferLookup(models.Model):
 
     def __str__(self):
         return f"{self.offer_id} ({self.status})"
+
+    @property
+    def offer_url(self) -> str:
+        return f"https://detail.1688.com/offer/{self.offer_id}.html"
