@@ -332,7 +332,11 @@ def supplier_for_seller(*, owner, seller_open_id: str | None, company_name: str 
         return same_name
     if same_name is not None:  # the name is taken by another seller's supplier
         name = shorten_for_column(f"{name} ({seller_open_id[:12]})", limits.SUPPLIER_NAME_LENGTH)
-    return Supplier.objects.create(owner=owner, name=name, seller_open_id=seller_open_id)
+    try:
+        with transaction.atomic():
+            return Supplier.objects.create(owner=owner, name=name, seller_open_id=seller_open_id)
+    except IntegrityError:  # created by a concurrent pick of the same seller
+        return Supplier.objects.get(owner=owner, seller_open_id=seller_open_id)
 
 
 def picking_problems(detail: gateway.ProductDetail | None, picks: Sequence[Pick]) -> dict[str, str]:

@@ -39,6 +39,7 @@ from .models import (
     Supplier,
     SupplierPreview,
 )
+from .picker import OfferPicker
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -282,6 +283,7 @@ class LookupEntry:
     lookup: OfferLookup
     detail: gateway.ProductDetail | None
     failure: str
+    picker: OfferPicker | None = None  # set by the view, with what was typed
 
 
 def lookup_batch_entries(*, batch: OfferLookupBatch) -> list[LookupEntry]:

@@ -444,7 +444,6 @@ def lookup_detail(request, pk, *, typed=None, errors=None, offer_id=None, status
     batch = selectors.owned_lookup_batch(owner=request.user, pk=pk)
     entries = selectors.lookup_batch_entries(batch=batch)
     for entry in entries:
-        entry.picker = None
         if entry.detail is not None and entry.lookup.status == OfferLookup.Status.OK:
             mine = entry.lookup.offer_id == offer_id
             entry.picker = build_picker(
