@@ -145,14 +145,42 @@ def start_lookup_of_wanted(*, owner, wanted: Sequence[Wanted]) -> OfferLookupBat
 
 
 def dispatch_batch(*, batch_id: int) -> bool:
-    """Send a batch to the workers by task name; False (logged) when the broker is away."""
+    """Send a batch to the workers by task name, once however many callers try (the send
+    is claimed by a conditional update first). When the broker is away the claim is given
+    back, so the workers' recovery schedule sends it later (`dispatch_waiting_batches`);
+    returns False only then."""
+    claimed_at = timezone.now()
+    claimed = OfferLookupBatch.objects.filter(
+        pk=batch_id, dispatched_at__isnull=True, finished_at__isnull=True
+    ).update(dispatched_at=claimed_at)
+    if not claimed:
+        return True
     try:
         current_app.send_task(EXECUTE_LOOKUP_TASK, args=[batch_id], retry=False)
     except Exception as problem:  # kombu raises several kinds when the broker is away
         logger.warning("lookup batch %s not sent, the broker is unreachable: %s", batch_id, problem)
+        OfferLookupBatch.objects.filter(pk=batch_id, dispatched_at=claimed_at).update(
+            dispatched_at=None
+        )
         return False
-    OfferLookupBatch.objects.filter(pk=batch_id).update(dispatched_at=timezone.now())
     return True
+
+
+def dispatch_waiting_batches(*, older_than: timedelta = timedelta(seconds=3)) -> int:
+    """Send the batches saved while the broker was down (run by the workers' recovery
+    schedule); younger ones are left to the request that saved them. Returns how many."""
+    waiting = OfferLookupBatch.objects.filter(
+        dispatched_at__isnull=True,
+        finished_at__isnull=True,
+        created_at__lte=timezone.now() - older_than,
+        created_at__gte=timezone.now() - timedelta(days=1),
+    ).order_by("created_at", "pk")
+    sent = 0
+    for batch_id in waiting.values_list("pk", flat=True):
+        if not dispatch_batch(batch_id=batch_id):
+            break
+        sent += 1
+    return sent
 
 
 # --------------------------------------------------------------------------- executing

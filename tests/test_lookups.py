@@ -274,3 +274,22 @@ def test_a_batch_through_a_real_worker(buyer, product_gateway, worker_env, tmp_p
         wait_until(finished, timeout=60, what="the lookup batch to finish")
     statuses = dict(OfferLookup.objects.filter(batch=batch).values_list("offer_id", "status"))
     assert statuses == {offer(700): "ok", offer(704): "failed", offer(701): "ok"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_saved_while_the_broker_is_down_is_sent_by_the_recovery(buyer, monkeypatch):
+    from celery import current_app
+
+    sent = []
+
+    def broker_down(name, args, **kwargs):
+        raise ConnectionError("broker away")
+
+    monkeypatch.setattr(current_app, "send_task", broker_down)
+    batch = lookups.start_lookup(owner=buyer, text=str(offer(700, seller=99)))
+    assert OfferLookupBatch.objects.get(pk=batch.pk).dispatched_at is None
+
+    monkeypatch.setattr(current_app, "send_task", lambda name, args, **kw: sent.append(args))
+    assert lookups.dispatch_waiting_batches(older_than=timedelta(0)) == 1
+    assert sent == [[batch.pk]]
+    assert lookups.dispatch_waiting_batches(older_than=timedelta(0)) == 0  # sent once
