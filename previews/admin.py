@@ -6,7 +6,14 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from .forms import CleanTextModelForm
-from .models import CartLine, PreviewRun, ShippingAddress, Supplier, SupplierPreview
+from .models import (
+    CartLine,
+    PreviewRun,
+    ProductSnapshot,
+    ShippingAddress,
+    Supplier,
+    SupplierPreview,
+)
 
 
 @admin.register(ShippingAddress)
@@ -172,3 +179,16 @@ def _pretty(body: str) -> str:
         except ValueError:
             pretty.append(part)
     return "\n".join(pretty)
+
+
+@admin.register(ProductSnapshot)
+class ProductSnapshotAdmin(ReadOnlyAdmin):
+    """Product details as looked up (public data, shared by every buyer): read only."""
+
+    list_display = ("offer_id", "subject", "status", "company_name", "seller_open_id", "fetched_at")
+    list_filter = ("status", "fetched_at")
+    search_fields = ("=offer_id", "subject", "company_name", "seller_open_id")
+    readonly_fields = (
+        "offer_id", "fetched_at", "status", "subject", "seller_open_id", "company_name",
+        "raw_body",
+    )  # fmt: skip

@@ -53,6 +53,8 @@ def add_cart_line(
     quantity: int,
     title: str = "",
     note: str = "",
+    attributes_text: str = "",
+    image_url: str = "",
 ) -> tuple[CartLine, bool]:
     """Add an offer to the cart; if the same offer and spec is there, raise its quantity.
 
@@ -77,6 +79,8 @@ def add_cart_line(
                         quantity=quantity,
                         title=title,
                         note=note,
+                        attributes_text=attributes_text,
+                        image_url=image_url,
                     )
                     return line, True
                 if existing.quantity + quantity > MAX_QUANTITY:

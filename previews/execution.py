@@ -41,6 +41,7 @@ def gateway_config() -> gateway.GatewayConfig:
         connect_timeout=settings.DAJI_CONNECT_TIMEOUT,
         read_timeout=settings.DAJI_READ_TIMEOUT,
         call_deadline=settings.DAJI_CALL_DEADLINE,
+        product_auth=settings.DAJI_PRODUCT_AUTH,
         max_attempts=settings.DAJI_MAX_ATTEMPTS,
         retry_budget=settings.DAJI_RETRY_BUDGET,
     )

@@ -151,3 +151,37 @@ def order_problem(code: str, message: str) -> str:
     if code and not explanation:
         parts.insert(0, code)
     return " — ".join(parts) if parts else str(NOT_ORDERABLE)
+
+
+# --------------------------------------------------------------------------- offer lookup
+
+# Why an offer could not be looked up (gateway.ErrorKind, plus "unavailable": the offer
+# does not exist, is withdrawn or is not on sale). Nothing is added to the cart from these.
+UNAVAILABLE = "unavailable"
+
+LOOKUP_FAILURES = {
+    UNAVAILABLE: gettext_lazy(
+        "This offer is not available: it does not exist, was withdrawn or is not on sale."
+    ),
+    "rate_limited": gettext_lazy(
+        "The gateway is limiting how often we call it: look this offer up again in a minute."
+    ),
+    "timeout": gettext_lazy("The gateway did not answer this lookup in time: try again."),
+    "malformed": gettext_lazy(
+        "The gateway answered this lookup with something that is not product details (not "
+        "JSON or not the documented shape)."
+    ),
+    "http": gettext_lazy("The gateway failed with an error page for this lookup: try again."),
+    "connection": gettext_lazy("The gateway could not be reached for this lookup: try again."),
+    "busy": gettext_lazy("The gateway was busy (a temporary failure): try again in a minute."),
+    "rejected": gettext_lazy("The gateway refused to look up this offer."),
+    INTERNAL: gettext_lazy(
+        "An error in this product, not in the gateway, stopped this lookup; the team has "
+        "been told. Try again later."
+    ),
+}
+
+
+def lookup_failure(kind: str) -> str:
+    """Why an offer could not be looked up, in the active language (any kind has a text)."""
+    return str(LOOKUP_FAILURES.get(kind, LOOKUP_FAILURES[INTERNAL]))

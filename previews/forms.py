@@ -258,6 +258,20 @@ class CleanTextModelForm(forms.ModelForm):
         forbid_control_characters(self)
 
 
+class OfferPasteForm(forms.Form):
+    """Pasted 1688 links or offer ids to look up (lookups.offer_ids_in reads them)."""
+
+    text = forms.CharField(
+        label=_("1688 links or offer ids"),
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+        max_length=200_000,
+        help_text=_(
+            "Paste one link or up to 200: detail.1688.com/offer/… or m.1688.com links as the "
+            "browser copies them, or bare offer ids, mixed with any other text."
+        ),
+    )
+
+
 class CartImportForm(forms.Form):
     text = forms.CharField(
         label=_("Paste lines"),

@@ -129,10 +129,12 @@ def _dialect(text: str) -> str:
 
 
 def parse_cart_rows(
-    text: str, *, max_rows: int | None = None
+    text: str, *, max_rows: int | None = None, supplier_required: bool = True
 ) -> tuple[list[CartRow], list[RowError]]:
     """Parse rows of `offer, spec id, quantity, supplier[, title, note]`, or of a header's order.
 
+    Without `supplier_required` (an import whose offers are looked up: the supplier is
+    found by the offer's seller) a row may leave the supplier empty.
     Raises TooManyRows as soon as there are more than `max_rows` rows (blank ones and the
     header not counted).
     """
@@ -155,7 +157,7 @@ def parse_cart_rows(
         counted += 1
         if max_rows is not None and counted > max_rows:
             raise TooManyRows(max_rows)
-        row, reason = _parse_row(row_number, cells, mapping)
+        row, reason = _parse_row(row_number, cells, mapping, supplier_required)
         if row is not None:
             rows.append(row)
         else:
@@ -214,7 +216,9 @@ def _bad_text(cells, mapping) -> str:
     return ""
 
 
-def _parse_row(row_number, cells, mapping) -> tuple[CartRow | None, str]:
+def _parse_row(
+    row_number, cells, mapping, supplier_required: bool = True
+) -> tuple[CartRow | None, str]:
     bad_text = _bad_text(cells, mapping)
     if bad_text:
         return None, bad_text
@@ -238,7 +242,7 @@ def _parse_row(row_number, cells, mapping) -> tuple[CartRow | None, str]:
     except ValidationError as problem:
         return None, " ".join(problem.messages)
     supplier = _cell(cells, mapping, "supplier")
-    if not supplier:
+    if not supplier and supplier_required:
         return None, _("the supplier is missing (previews go one supplier at a time)")
     return (
         CartRow(

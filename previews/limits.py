@@ -24,6 +24,12 @@ SPEC_ID = re.compile(rf"^[0-9a-f]{{{SPEC_ID_LENGTH}}}$")
 SUPPLIER_NAME_LENGTH = 120
 CART_TITLE_LENGTH = 200
 CART_NOTE_LENGTH = 200
+# Columns a lookup fills (CartLine.attributes_text, image_url): cut with "…" if longer.
+CART_ATTRIBUTES_LENGTH = 300
+IMAGE_URL_LENGTH = 500
+
+# How many offers one paste may look up at once.
+LOOKUP_MAX_OFFERS = 200
 
 # Text the gateway sends into columns of ours: longer is cut with a visible "…"
 # (`shorten_for_column`), as we do not choose it and a failed insert would lose the answer.

@@ -145,6 +145,10 @@ class CartLine(models.Model):
     )
     quantity = models.PositiveIntegerField(_("quantity"), validators=[validators.validate_quantity])
     title = models.CharField(_("title"), max_length=limits.CART_TITLE_LENGTH, blank=True)
+    attributes_text = models.CharField(
+        _("attributes"), max_length=limits.CART_ATTRIBUTES_LENGTH, blank=True
+    )
+    image_url = models.URLField(_("picture"), max_length=limits.IMAGE_URL_LENGTH, blank=True)
     note = models.CharField(_("note"), max_length=limits.CART_NOTE_LENGTH, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -471,3 +475,110 @@ class PreviewPromotion(models.Model):
 
     def __str__(self):
         return self.text
+
+
+# --------------------------------------------------------------------------- offer lookup
+
+
+class ProductSnapshot(models.Model):
+    """The last Product details answer for an offer, with its time. Public data: shared by
+    every buyer (a lookup younger than PRODUCT_LOOKUP_MAX_AGE_SECONDS is reused)."""
+
+    offer_id = models.PositiveBigIntegerField(_("offer id"), unique=True)
+    fetched_at = models.DateTimeField(_("looked up at"))
+    status = models.CharField(_("status"), max_length=40, blank=True)
+    subject = models.CharField(_("title"), max_length=limits.CART_TITLE_LENGTH, blank=True)
+    seller_open_id = models.CharField(_("seller open id"), max_length=64, blank=True)
+    company_name = models.CharField(
+        _("company name"), max_length=limits.SUPPLIER_NAME_LENGTH, blank=True
+    )
+    raw_body = models.TextField(_("raw answer (credentials removed)"))
+
+    class Meta:
+        verbose_name = _("product snapshot")
+        verbose_name_plural = _("product snapshots")
+        ordering = ["offer_id", "pk"]
+
+    def __str__(self):
+        return f"{self.offer_id} {self.subject}"
+
+    def detail(self):
+        """The stored answer as a `gateway.ProductDetail` (parsed again from `raw_body`)."""
+        from . import gateway
+
+        return gateway.parse_product_body(self.raw_body)
+
+
+class OfferLookupBatch(models.Model):
+    """Offers a buyer pasted at once, looked up in the background."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="lookup_batches",
+        verbose_name=_("owner"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    dispatched_at = models.DateTimeField(_("sent to the workers"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("lookup batch")
+        verbose_name_plural = _("lookup batches")
+        ordering = ["-created_at", "pk"]
+
+    def __str__(self):
+        return f"#{self.pk}"
+
+    def get_absolute_url(self):
+        return reverse("previews:lookup-detail", args=[self.pk])
+
+
+class OfferLookup(models.Model):
+    """One offer of a batch: waiting, looked up (its snapshot) or failed (why, in words)."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Looking up")
+        OK = "ok", _("Found")
+        FAILED = "failed", _("Failed")
+
+    batch = models.ForeignKey(
+        OfferLookupBatch, on_delete=models.CASCADE, related_name="lookups", verbose_name=_("batch")
+    )
+    position = models.PositiveIntegerField(_("position"))
+    offer_id = models.PositiveBigIntegerField(_("offer id"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.WAITING
+    )
+    failure_kind = models.CharField(_("kind of failure"), max_length=20, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    snapshot = models.ForeignKey(
+        ProductSnapshot,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("product snapshot"),
+    )
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # From an import: the row's quantity (and spec id, if it had one); an offer that needs
+    # no picking then goes to the cart by itself once looked up.
+    requested_spec_id = models.CharField(_("spec id asked for"), max_length=64, blank=True)
+    requested_quantity = models.PositiveIntegerField(_("quantity asked for"), null=True, blank=True)
+    added_at = models.DateTimeField(_("added to the cart"), null=True, blank=True)
+    add_problem = models.TextField(_("why it was not added"), blank=True)
+
+    class Meta:
+        verbose_name = _("offer lookup")
+        verbose_name_plural = _("offer lookups")
+        ordering = ["batch", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "offer_id"], name="one_lookup_per_offer"),
+        ]
+
+    def __str__(self):
+        return f"{self.offer_id} ({self.status})"
+
+    @property
+    def offer_url(self) -> str:
+        return f"https://detail.1688.com/offer/{self.offer_id}.html"

@@ -24,11 +24,14 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from . import failures, gateway
 from .breakdown import RunBreakdown, SupplierView, build_breakdown
 from .cart_advice import CartAdvice, cart_warnings
 from .comparison import RunComparison, compare
 from .models import (
     CartLine,
+    OfferLookup,
+    OfferLookupBatch,
     PreviewLine,
     PreviewPromotion,
     PreviewRecord,
@@ -37,6 +40,7 @@ from .models import (
     Supplier,
     SupplierPreview,
 )
+from .picker import OfferPicker
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -271,3 +275,41 @@ def address_comparison(*, owner: AbstractBaseUser, group: uuid.UUID) -> AddressC
         for name in names
     ]
     return AddressComparison(columns=columns, rows=rows)
+
+
+# --------------------------------------------------------------------------- offer lookup
+
+
+def owned_lookup_batch(*, owner: AbstractBaseUser, pk: int) -> OfferLookupBatch:
+    """One of the buyer's lookup batches, or 404 (another buyer's too)."""
+    return get_object_or_404(OfferLookupBatch, pk=pk, owner=owner)
+
+
+@dataclass
+class LookupEntry:
+    """One offer of a batch as its page shows it: the lookup, the product when it was
+    found (withdrawn ones too, for their title), and why it failed, in words."""
+
+    lookup: OfferLookup
+    detail: gateway.ProductDetail | None
+    failure: str
+    picker: OfferPicker | None = None  # set by the view, with what was typed
+
+
+def lookup_batch_entries(*, batch: OfferLookupBatch) -> list[LookupEntry]:
+    """The offers of a batch in pasted order, with their products (two queries)."""
+    entries = []
+    for lookup in batch.lookups.select_related("snapshot").order_by("position", "pk"):
+        detail = None
+        if lookup.snapshot is not None:
+            try:
+                detail = lookup.snapshot.detail()
+            except gateway.GatewayError:
+                detail = None
+        failure = (
+            failures.lookup_failure(lookup.failure_kind)
+            if lookup.status == OfferLookup.Status.FAILED
+            else ""
+        )
+        entries.append(LookupEntry(lookup=lookup, detail=detail, failure=failure))
+    return entries

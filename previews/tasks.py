@@ -11,7 +11,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_ready, worker_shutdown
 from django import db
 
-from . import execution, failures, recovery, runs
+from . import execution, failures, lookups, recovery, runs
 
 
 @shared_task(name="previews.ping", ignore_result=False)
@@ -31,6 +31,12 @@ def execute_preview_run(run_id: int) -> None:
         execution.execute_run(run_id=run_id)
     except SoftTimeLimitExceeded:
         runs.fail_run(run_id=run_id, kind=failures.TIME_LIMIT)
+
+
+@shared_task(name=lookups.EXECUTE_LOOKUP_TASK)
+def execute_lookup_batch(batch_id: int) -> None:
+    """Look up every waiting offer of a batch (a second delivery asks nothing again)."""
+    lookups.execute_batch(batch_id=batch_id)
 
 
 _timer: recovery.RecoveryTimer | None = None

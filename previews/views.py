@@ -9,24 +9,27 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from . import cart, exports, failures, regions, runs, selectors
+from . import cart, exports, failures, lookups, regions, runs, selectors
 from .breakdown import build_breakdown, supplier_badge
 from .forms import (
     AddressComparisonForm,
     CartImportForm,
     CartLineForm,
+    OfferPasteForm,
     PreviewForm,
     ShippingAddressForm,
     SupplierForm,
 )
-from .imports import TooManyRows, decode_upload, parse_cart_rows
-from .models import PreviewRun
+from .imports import TooManyRows, decode_upload, parse_cart_rows, parse_offer_id
+from .models import OfferLookup, PreviewRun
+from .picker import build_picker
+from .validators import parse_quantity
 
 IMPORT_ERRORS_SHOWN = 200
 
@@ -210,7 +213,21 @@ def import_summary(result) -> str:
 def cart_import(request):
     form = CartImportForm(request.POST or None, request.FILES or None)
     result = None
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and "look_up" in request.POST:
+        parsed = _parse_import(form, supplier_required=False)
+        if parsed is not None:
+            rows, errors = parsed
+            if errors or not rows:
+                result = cart.ImportResult(0, 0, 0, tuple(errors))
+                if not rows and not errors:
+                    form.add_error(None, _("There are no lines to import."))
+            else:
+                batch = lookups.start_lookup_of_wanted(
+                    owner=request.user,
+                    wanted=[lookups.Wanted(r.offer_id, r.quantity, r.spec_id) for r in rows],
+                )
+                return redirect(batch)
+    elif request.method == "POST" and form.is_valid():
         parsed = _parse_import(form)
         if parsed is not None:
             rows, errors = parsed
@@ -232,7 +249,7 @@ def cart_import(request):
     )
 
 
-def _parse_import(form):
+def _parse_import(form, *, supplier_required: bool = True):
     """The rows and row errors of a valid import form, or None (its error added to the
     form, which keeps what was typed)."""
     try:
@@ -242,7 +259,9 @@ def _parse_import(form):
         form.add_error("file", error)
         return None
     try:
-        return parse_cart_rows(text, max_rows=settings.IMPORT_MAX_ROWS)
+        return parse_cart_rows(
+            text, max_rows=settings.IMPORT_MAX_ROWS, supplier_required=supplier_required
+        )
     except TooManyRows as too_many:
         form.add_error(None, too_many_rows_message(too_many.limit))
         return None
@@ -396,3 +415,105 @@ def address_comparison(request, group):
             "status_urls": [reverse("previews:run-status", args=[run.pk]) for run in shown.runs],
         },
     )
+
+
+# --------------------------------------------------------------------------- offer lookup
+
+
+def lookup_start(request):
+    """ "Add from 1688": paste links or ids; the lookup runs in the background."""
+    form = OfferPasteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            batch = lookups.start_lookup(owner=request.user, text=form.cleaned_data["text"])
+        except ValidationError as error:
+            form.add_error("text", error)
+        else:
+            return redirect(batch)
+    return render(request, "previews/lookup_start.html", {"form": form})
+
+
+@require_POST
+def lookup_offer(request):
+    """The line form's "look up": the same lookup for a single offer (a batch of one)."""
+    offer_id = parse_offer_id(request.POST.get("offer", ""))
+    if offer_id is None:
+        messages.error(request, _("Enter an offer id or a 1688 offer link to look it up."))
+        return redirect("previews:line-create")
+    return redirect(lookups.start_lookup_of_offers(owner=request.user, offer_ids=[offer_id]))
+
+
+def lookup_detail(request, pk, *, typed=None, errors=None, offer_id=None, status=200):
+    batch = selectors.owned_lookup_batch(owner=request.user, pk=pk)
+    entries = selectors.lookup_batch_entries(batch=batch)
+    for entry in entries:
+        if entry.detail is not None and entry.lookup.status == OfferLookup.Status.OK:
+            mine = entry.lookup.offer_id == offer_id
+            entry.picker = build_picker(
+                entry.detail, typed if mine else None, errors if mine else None
+            )
+    return render(
+        request,
+        "previews/lookup_detail.html",
+        {
+            "batch": batch,
+            "entries": entries,
+            "finished": batch.finished_at is not None,
+            "waiting": sum(e.lookup.status == OfferLookup.Status.WAITING for e in entries),
+        },
+        status=status,
+    )
+
+
+def lookup_status(request, pk):
+    """Progress of a batch for the page's polling script (reads only)."""
+    batch = selectors.owned_lookup_batch(owner=request.user, pk=pk)
+    return JsonResponse(
+        {
+            "finished": batch.finished_at is not None,
+            "lookups": [
+                {"id": lk.pk, "status": lk.status, "label": lk.get_status_display()}
+                for lk in batch.lookups.order_by("position", "pk")
+            ],
+        }
+    )
+
+
+@require_POST
+def lookup_add(request, pk, offer_id):
+    """Quantities for several SKUs of one offer in one submit: all go to the cart, or
+    none and the page shows why, keeping what was typed."""
+    batch = selectors.owned_lookup_batch(owner=request.user, pk=pk)
+    lookup = get_object_or_404(OfferLookup, batch=batch, offer_id=offer_id)
+    typed = {k: v for k, v in request.POST.items() if k.startswith("q-")}
+    picks, errors = [], {}
+    for name, value in typed.items():
+        if not value.strip():
+            continue
+        spec_id = name.removeprefix("q-")
+        try:
+            picks.append(lookups.Pick(offer_id, spec_id, parse_quantity(value)))
+        except ValidationError as error:
+            errors[spec_id] = " ".join(error.messages)
+    if not errors:
+        if lookup.status != OfferLookup.Status.OK:
+            errors[""] = _("This offer was not looked up successfully: nothing can be added.")
+        else:
+            try:
+                result = lookups.add_picks_to_cart(
+                    owner=request.user, offer_id=offer_id, picks=picks
+                )
+            except ValidationError as error:
+                errors = {k: " ".join(v) for k, v in error.message_dict.items()}
+            else:
+                messages.success(
+                    request,
+                    ngettext(
+                        "%(n)s line added to your cart under %(supplier)s.",
+                        "%(n)s lines added to your cart under %(supplier)s.",
+                        result.created + result.updated,
+                    )
+                    % {"n": result.created + result.updated, "supplier": result.suppliers[0]},
+                )
+                return redirect(f"{batch.get_absolute_url()}#offer-{offer_id}")
+    return lookup_detail(request, pk, typed=typed, errors=errors, offer_id=offer_id)

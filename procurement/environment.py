@@ -50,6 +50,14 @@ def read_str(name: str, default: str) -> str:
     return default if value is None or value == "" else value
 
 
+def read_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """One of `choices`; anything else stops start-up naming the variable and the choices."""
+    value = read_str(name, default)
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)} (got {value!r}).")
+    return value
+
+
 def read_secret(name: str, default: str = "") -> str:
     """A credential: read as is, and never quoted back in an error."""
     value = env.str(name, default=None)

@@ -10,6 +10,7 @@ from .environment import (
     env,
     read_bool,
     read_broker_url,
+    read_choice,
     read_database,
     read_http_url,
     read_list,
@@ -183,7 +184,10 @@ SECURE_CSP = {
     "default-src": ["'self'"],
     "script-src": ["'self'"],
     "style-src": ["'self'"],
-    "img-src": ["'self'", "data:"],
+    # Offer pictures (issue #12) are the sellers' own, hot-linked from 1688's image hosts
+    # (alicdn.com and others the gateway names): any http(s) image, nothing else. The
+    # product only puts http(s) URLs in <img src>; images cannot run script.
+    "img-src": ["'self'", "data:", "https:", "http:"],
     "object-src": ["'none'"],
     "base-uri": ["'self'"],
     "frame-ancestors": ["'none'"],
@@ -200,6 +204,9 @@ DAJI_READ_TIMEOUT = read_positive_float("DAJI_READ_TIMEOUT", 15.0)
 # The most seconds one call may take in all, connect to last byte: the read timeout is per
 # read, so a gateway trickling its answer a byte at a time would otherwise never time out.
 DAJI_CALL_DEADLINE = read_positive_float("DAJI_CALL_DEADLINE", 20.0)
+# How Product details authenticates: `sign` (an MD5 signature; the secret never travels) or
+# `secret` (appSecret as a parameter). upstream/product-detail.md: sources disagree.
+DAJI_PRODUCT_AUTH = read_choice("DAJI_PRODUCT_AUTH", "sign", ("sign", "secret"))
 DAJI_MAX_ATTEMPTS = read_positive_int("DAJI_MAX_ATTEMPTS", 3)
 DAJI_RETRY_BUDGET = read_positive_float("DAJI_RETRY_BUDGET", 30.0)
 
@@ -256,6 +263,11 @@ PREVIEW_MAX_PARALLEL_CALLS = read_positive_int("PREVIEW_MAX_PARALLEL_CALLS", 20)
 PREVIEW_STALE_AFTER_SECONDS = CELERY_TASK_TIME_LIMIT + 30
 # A quote older than this is marked stale wherever it appears (prices and stock move).
 PREVIEW_QUOTE_MAX_AGE_HOURS = read_positive_float("PREVIEW_QUOTE_MAX_AGE_HOURS", 24.0)
+
+# Offer lookup (issue #12): a product snapshot younger than this is reused for every
+# buyer without asking the gateway; a batch looks up this many offers at once.
+PRODUCT_LOOKUP_MAX_AGE_SECONDS = read_positive_int("PRODUCT_LOOKUP_MAX_AGE_SECONDS", 300)
+PRODUCT_LOOKUP_MAX_PARALLEL_CALLS = read_positive_int("PRODUCT_LOOKUP_MAX_PARALLEL_CALLS", 10)
 
 # Bad input: how much one request and one cart import may carry (README, .env.example).
 # Django refuses a form body over DATA_UPLOAD_MAX_MEMORY_SIZE (a pasted list travels in

@@ -61,9 +61,10 @@ def test_a_success_resets_the_count(client, buyer):
 
 @pytest.fixture
 def victim_objects(buyer, stocked_cart, monkeypatch):
-    from previews import runs
+    from previews import lookups, runs
 
     monkeypatch.setattr(runs, "dispatch_run", lambda *, run_id: False)
+    monkeypatch.setattr(lookups, "dispatch_batch", lambda *, batch_id: False)
     address, lines = stocked_cart(buyer, {"Secret supplier": [(670291644950, "", 1)]})
     group = uuid.uuid4()
     run, _ = runs.start_preview(
@@ -76,18 +77,21 @@ def victim_objects(buyer, stocked_cart, monkeypatch):
         "line": lines[0].pk,
         "run": run.pk,
         "group": group,
+        "lookup": lookups.start_lookup(owner=buyer, text="612345000701").pk,
     }
 
 
 # URL parameters that name no buyer's object: the administrative-division tree is public.
 NOT_OWNED = {"region-children": "33"}
+# Further URL parameters, beside the owned object's id.
+MORE_PARAMS = {"lookup-add": {"offer_id": 612345000701}}
 
 
 def object_kind(name: str) -> str:
     if name == "address-comparison":
         return "group"
     for prefix, kind in (("address", "address"), ("supplier", "supplier"),
-                         ("line", "line"), ("run", "run")):  # fmt: skip
+                         ("line", "line"), ("run", "run"), ("lookup", "lookup")):  # fmt: skip
         if name.startswith(prefix):
             return kind
     raise AssertionError(f"no object kind for URL {name}")
@@ -102,7 +106,8 @@ def test_every_url_of_the_app_refuses_another_buyers_objects(client, other_buyer
         if not params or pattern.name in NOT_OWNED:
             continue
         kind = object_kind(pattern.name)
-        url = reverse(f"previews:{pattern.name}", kwargs={params[0]: victim_objects[kind]})
+        kwargs = {params[0]: victim_objects[kind], **MORE_PARAMS.get(pattern.name, {})}
+        url = reverse(f"previews:{pattern.name}", kwargs=kwargs)
         for method in ("get", "post"):
             status = getattr(client, method)(url).status_code
             assert status in (404, 405), (pattern.name, method, status)
@@ -119,7 +124,10 @@ def test_every_app_url_sends_an_anonymous_visitor_to_login(victim_objects):
         if pattern.name in NOT_OWNED:
             kwargs = {params[0]: NOT_OWNED[pattern.name]}
         elif params:
-            kwargs = {params[0]: victim_objects[object_kind(pattern.name)]}
+            kwargs = {
+                params[0]: victim_objects[object_kind(pattern.name)],
+                **MORE_PARAMS.get(pattern.name, {}),
+            }
         else:
             kwargs = {}
         response = client.get(reverse(f"previews:{pattern.name}", kwargs=kwargs))

@@ -139,6 +139,7 @@ def test_every_variable_is_read(tmp_path):
         ("DAJI_CONNECT_TIMEOUT", "-1"),
         ("DAJI_MAX_ATTEMPTS", "0"),
         ("DAJI_CALL_DEADLINE", "0"),
+        ("DAJI_PRODUCT_AUTH", "md5"),
         ("PREVIEW_MAX_PARALLEL_CALLS", "many"),
         ("PREVIEW_QUOTE_MAX_AGE_HOURS", "0"),
         ("LOGIN_FAILURE_LIMIT", "-3"),
@@ -160,6 +161,18 @@ def test_call_deadline_defaults_to_20_s_and_reaches_the_gateway_client(tmp_path)
     assert default.stdout.split() == ["20.0", "20.0"], default.stderr
     configured = run_python(code, {"DAJI_CALL_DEADLINE": "7.5"}, tmp_path)
     assert configured.stdout.split() == ["7.5", "7.5"], configured.stderr
+
+
+def test_product_auth_defaults_to_sign_and_reaches_the_gateway_client(tmp_path):
+    code = (
+        "import django; django.setup(); from django.conf import settings;"
+        "from previews.execution import gateway_config;"
+        "print(settings.DAJI_PRODUCT_AUTH, gateway_config().product_auth)"
+    )
+    default = run_python(code, {}, tmp_path)
+    assert default.stdout.split() == ["sign", "sign"], default.stderr
+    configured = run_python(code, {"DAJI_PRODUCT_AUTH": "secret"}, tmp_path)
+    assert configured.stdout.split() == ["secret", "secret"], configured.stderr
 
 
 def test_database_password_is_not_echoed_in_the_error(tmp_path):

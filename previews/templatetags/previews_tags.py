@@ -33,3 +33,10 @@ def sanitize_html(value):
 def minutes(value):
     """A timedelta in whole minutes."""
     return int(value.total_seconds() // 60) if value else 0
+
+
+@register.filter
+def http_url(value):
+    """An upstream picture URL if it is http(s), else "" (never javascript:, data:, ...)."""
+    text = str(value or "").strip()
+    return text if text.lower().startswith(("https://", "http://")) else ""
