@@ -5,6 +5,9 @@ worker polling the folder moves and reads any `*.<queue>.msg` it lists: a messag
 in between is read empty and the worker dies on the JSON error ("Unrecoverable error:
 JSONDecodeError"). Here a message is written under a name no reader takes (a leading dot
 and `.tmp`), then renamed into place, which is atomic on one filesystem.
+
+`procurement.celery` makes it the `filesystem://` scheme's transport, so the broker URL
+alone still decides (a test or a deployment switching to Redis is not held back).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import os
 import uuid
 from time import monotonic
 
+from kombu import transport as kombu_transport
 from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
 from kombu.utils.encoding import str_to_bytes
@@ -34,3 +38,8 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+
+def install() -> None:
+    """Serve `filesystem://` URLs with this transport instead of kombu's."""
+    kombu_transport.TRANSPORT_ALIASES["filesystem"] = f"{__name__}:Transport"

@@ -225,8 +225,6 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     (BROKER_DIR / "results").mkdir(exist_ok=True)
     CELERY_RESULT_BACKEND = f"file://{BROKER_DIR / 'results'}"
-    # kombu's transport, but a message is renamed into the queue once written in full.
-    CELERY_BROKER_TRANSPORT = "procurement.broker:Transport"
     # kombu's filesystem transport runs Celery's synchronous loop, under which a prefork
     # pool whose child was killed never hands work to the replacement child; threads have
     # no children to lose (a killed worker is caught by the sweeper instead).

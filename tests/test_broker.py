@@ -38,10 +38,10 @@ def test_a_message_appears_under_its_queue_name_only_once_written(tmp_path, monk
     connection.release()
 
 
-def test_the_settings_use_it_for_the_embedded_broker(settings):
+def test_the_embedded_brokers_url_uses_it_and_a_redis_url_does_not():
     from procurement.celery import app
 
-    if settings.CELERY_BROKER_URL.startswith("filesystem"):
-        with app.connection_for_write() as connection:
-            assert connection.transport_cls == "procurement.broker:Transport"
-            assert isinstance(connection.transport, broker.Transport)
+    with app.connection_for_write("filesystem://") as connection:
+        assert isinstance(connection.transport, broker.Transport)
+    with app.connection_for_write("redis://127.0.0.1:1/0") as connection:
+        assert not isinstance(connection.transport, broker.Transport)
