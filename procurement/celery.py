@@ -4,6 +4,10 @@ import os
 
 from celery import Celery
 
+from . import broker
+
+broker.install()  # the embedded broker writes a message in full before a worker sees it
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "procurement.settings")
 
 app = Celery("procurement")

@@ -4,6 +4,7 @@ import csv
 import io
 import re
 import uuid
+from decimal import Decimal
 
 import pytest
 
@@ -245,4 +246,99 @@ def test_progress_and_cards_agree_while_a_run_works(
             page.get_by_test_id("grand-total-amount").wait_for(timeout=45_000)
             final = page.locator("section[data-supplier='起订量']").get_by_test_id("supplier-badge")
             assert final.inner_text() == "Cannot be ordered"
+    assert page.js_errors == []
+
+
+def money(text: str) -> Decimal:
+    return Decimal(re.sub(r"[^0-9.]", "", text))
+
+
+def test_links_to_a_preview_charging_the_looked_up_prices(
+    browser_page, live_server, buyer, worker_env, tmp_path
+):
+    """Issue #12's proof: three links as a browser copies them, lookups arriving, two
+    colours × two sizes picked on one offer, one SKU on another, a quantity on the third;
+    the cart grouped by the sellers found; the preview charges what the picker showed."""
+    from previews.sandbox.products import company_name
+
+    tiered, per_sku, no_skus = 614001000702, 614002000701, 614003000700
+    ShippingAddress.objects.create(
+        owner=buyer, label="HZ", full_name="张三", mobile="13812345678", phone="",
+        post_code="310051", province_text="浙江省", city_text="杭州市", area_text="滨江区",
+        town_text="长河街道", address="网商路699号", district_code="330108", is_default=True,
+    )  # fmt: skip
+    page, base = browser_page, live_server.url
+    log_in(page, base)
+    shown: dict[str, Decimal] = {}  # spec id ("" for no SKUs) → the price the picker showed
+    with celery_worker(worker_env, log=tmp_path / "worker.log"):
+        page.goto(f"{base}/lookups/new/")
+        page.fill(
+            "[data-testid=lookup-form] textarea",
+            f"https://detail.1688.com/offer/{tiered}.html?spm=a26352.13672862.0.0&sk=consign\n"
+            f"看看这个 https://m.1688.com/offer/{per_sku}.html?src=share\n{no_skus}",
+        )
+        page.get_by_test_id("lookup-form").get_by_role("button", name="Look up").click()
+        page.wait_for_url(re.compile(r"/lookups/\d+/$"))
+        page.locator("#lookup-progress[data-finished=true]").wait_for(
+            state="attached", timeout=30_000
+        )  # the page reloads itself as the lookups arrive
+        assert page.locator("article[data-lookup-status=ok]").count() == 3
+
+        # 2 colours × 2 sizes priced by tier: 105 pieces in all reach the ¥18.00 tier
+        card = page.locator(f"#offer-{tiered}")
+        assert card.get_by_test_id("sku-grid").count() == 1
+        choices = card.locator(".sku-choice")
+        assert choices.count() == 4
+        for n, quantity in enumerate(["30", "30", "20", "25"]):
+            choices.nth(n).locator(".quantity-input").fill(quantity)
+        for n in range(4):
+            choice = choices.nth(n)
+            shown[choice.get_attribute("data-sku")] = money(
+                choice.locator("[data-field=price]").inner_text()
+            )
+        assert set(shown.values()) == {Decimal("18.00")}
+        card.get_by_role("button", name="Add to cart").click()
+        page.wait_for_url(re.compile(rf"/lookups/\d+/#offer-{tiered}$"))
+
+        # priced per SKU: one of six
+        choice = page.locator(f"#offer-{per_sku} .sku-choice").nth(4)
+        choice.locator(".quantity-input").fill("3")
+        shown[choice.get_attribute("data-sku")] = money(
+            choice.locator("[data-field=price]").inner_text()
+        )
+        page.locator(f"#offer-{per_sku}").get_by_role("button", name="Add to cart").click()
+        page.wait_for_url(re.compile(rf"/lookups/\d+/#offer-{per_sku}$"))
+
+        # no SKUs: 60 pieces, the tier from 50
+        card = page.locator(f"#offer-{no_skus}")
+        card.locator(".quantity-input").fill("60")
+        shown[""] = money(card.locator("[data-field=price]").inner_text())
+        assert shown[""] == Decimal("11.00")
+        card.get_by_role("button", name="Add to cart").click()
+        page.wait_for_url(re.compile(rf"/lookups/\d+/#offer-{no_skus}$"))
+
+        # the cart, grouped by the suppliers found from each offer's seller
+        page.goto(f"{base}/cart/")
+        groups = page.get_by_test_id("cart-supplier")
+        assert groups.count() == 3
+        names = {company_name(o) for o in (tiered, per_sku, no_skus)}
+        assert {groups.nth(n).locator("h2").inner_text() for n in range(3)} == names
+        lines = CartLine.objects.filter(owner=buyer)
+        assert {(line.spec_id or "") for line in lines} == set(shown)
+        assert {line.supplier.name for line in lines} == names
+
+        page.goto(f"{base}/previews/new/")
+        page.get_by_test_id("start-preview").click()
+        page.wait_for_url(re.compile(r"/runs/\d+/$"))
+        page.get_by_test_id("grand-total-amount").wait_for(timeout=45_000)
+    assert PreviewRun.objects.get(owner=buyer).status == "done"
+
+    charged = {}
+    rows = page.get_by_test_id("result-line")
+    for n in range(rows.count()):
+        row = rows.nth(n)
+        charged[row.get_attribute("data-spec")] = money(
+            row.locator("[data-field=unit-price]").inner_text()
+        )
+    assert charged == shown
     assert page.js_errors == []

@@ -94,7 +94,9 @@ def test_product_parser_on_mutated_products(
     if data["productSkuInfos"]:
         sku = data["productSkuInfos"][0]
         sku.update(sku_changes)
-        if isinstance(sku.get("skuAttributes"), list) and sku["skuAttributes"]:
+        if isinstance(sku.get("skuAttributes"), list) and isinstance(
+            (sku["skuAttributes"] or [None])[0], dict
+        ):
             sku["skuAttributes"][0].update(attribute_changes)
     data["productSaleInfo"]["priceRangeList"][0].update(tier_changes)
     data["productSaleInfo"].update(sale_changes)
