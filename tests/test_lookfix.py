@@ -13,10 +13,10 @@ import pytest
 from django.urls import reverse
 
 from previews import lookups
-from previews.models import CartLine, Supplier
+from previews.models import CartLine, OfferLookupBatch, Supplier
 
 from .product_gateway import offer, product_gateway_for
-from .test_lookup_pages import paste
+from .test_lookup_pages import card, paste
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -69,3 +69,43 @@ def test_cart_pictures_are_http_only_and_attribute_text_is_escaped(buyer, buyer_
     cart = buyer_client.get(reverse("previews:cart")).content.decode()
     assert "<script>x</script>" not in cart and "&lt;script&gt;x&lt;/script&gt;红" in cart
     assert "javascript:" not in cart and 'data-testid="line-picture"' not in cart
+
+
+# --------------------------------------------------------------------------- 3. line form
+
+
+def test_the_line_forms_look_up_keeps_what_was_typed_and_prefills_the_quantity(
+    buyer, buyer_client, execute_now
+):
+    supplier = Supplier.objects.create(owner=buyer, name="Hand-made")
+    typed = {"offer": "not an offer", "quantity": "7", "supplier": str(supplier.pk),
+             "new_supplier": "", "title": "我的杯子", "note": "rush <b>"}  # fmt: skip
+    bad = buyer_client.post(reverse("previews:lookup-offer"), typed)
+    assert bad.status_code == 200
+    page = bad.content.decode()
+    assert "Enter an offer id or a 1688 offer link to look it up." in page
+    assert 'value="not an offer"' in page and 'name="quantity" value="7"' in page
+    assert 'value="我的杯子"' in page and "rush &lt;b&gt;" in page
+    assert re.search(rf'<option value="{supplier.pk}"[^>]*selected', page)
+
+    for scenario in (700, 713):  # no SKUs; a single SKU
+        typed["offer"] = f"https://detail.1688.com/offer/{offer(scenario)}.html"
+        response = buyer_client.post(reverse("previews:lookup-offer"), typed)
+        assert response.status_code == 302 and response["Location"].endswith("?quantity=7")
+        detail = lookups.cached_products([offer(scenario)])[offer(scenario)][0]
+        field = f"q-{detail.skus[0].spec_id}" if detail.skus else "q-"
+        picker = card(buyer_client.get(response["Location"]).content.decode(), offer(scenario))
+        assert re.search(rf'name="{field}" value="7" data-suggested="true"', picker)
+        batch = OfferLookupBatch.objects.latest("pk")
+        added = buyer_client.post(  # one click: the form as shown
+            reverse("previews:lookup-add", args=[batch.pk, offer(scenario)]), {field: "7"}
+        )
+        assert added.status_code == 302
+    assert sorted(CartLine.objects.filter(owner=buyer).values_list("offer_id", "quantity")) == [
+        (offer(700), 7),
+        (offer(713), 7),
+    ]
+    typed["offer"] = str(offer(701))  # several SKUs: no obvious place, nothing pre-filled
+    response = buyer_client.post(reverse("previews:lookup-offer"), typed)
+    picker = card(buyer_client.get(response["Location"]).content.decode(), offer(701))
+    assert 'value="7"' not in picker
