@@ -109,3 +109,28 @@ def test_the_line_forms_look_up_keeps_what_was_typed_and_prefills_the_quantity(
     response = buyer_client.post(reverse("previews:lookup-offer"), typed)
     picker = card(buyer_client.get(response["Location"]).content.decode(), offer(701))
     assert 'value="7"' not in picker
+
+
+# --------------------------------------------------------------------------- 4. NUL pasted
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_nul_in_pasted_links_gets_the_products_one_message_naming_it(buyer_client, language):
+    buyer_client.post(reverse("set_language"), {"language": language, "next": "/"})
+    text = (
+        f"{offer(700)}\r\n\tok {offer(701)}\nhttps://detail.1688.com/offer/1\x00{offer(702)}.html"
+    )
+    response = buyer_client.post(reverse("previews:lookup-start"), {"text": text})
+    assert response.status_code == 200
+    page = html_lib.unescape(response.content.decode())
+    assert "Null characters are not allowed" not in page
+    assert "不允许使用空字符" not in page and not OfferLookupBatch.objects.exists()
+    if language == "en":
+        assert "invisible control character, U+0000 (NUL) on line 3, character 32" in page
+    else:
+        assert "第 3 行第 32 个字符处的 U+0000(空字符 NUL)" in page
+    assert page.count("U+0000") == 1
+    ok = buyer_client.post(
+        reverse("previews:lookup-start"), {"text": f"{offer(700)}\r\n\t{offer(713)}"}
+    )
+    assert ok.status_code == 302  # line breaks and tabs are part of a paste
