@@ -458,6 +458,8 @@ def lookup_detail(request, pk, *, typed=None, errors=None, offer_id=None, status
     asked = request.GET.get("quantity", "")  # from the line form's look-up
     asked = int(asked) if asked.isascii() and asked.isdigit() and len(asked) < 10 else None
     for entry in entries:
+        if entry.lookup.added_at and entry.lookup.offer_id != offer_id:
+            continue  # added by the import: shown as added, no second "Add to cart"
         if entry.detail is not None and entry.lookup.status == OfferLookup.Status.OK:
             mine = entry.lookup.offer_id == offer_id
             entry.picker = build_picker(

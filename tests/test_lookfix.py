@@ -134,3 +134,48 @@ def test_a_nul_in_pasted_links_gets_the_products_one_message_naming_it(buyer_cli
         reverse("previews:lookup-start"), {"text": f"{offer(700)}\r\n\t{offer(713)}"}
     )
     assert ok.status_code == 302  # line breaks and tabs are part of a paste
+
+
+# --------------------------------------------------------------------------- 6. minor
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_tier_text_has_real_plurals(buyer_client, execute_now, language):
+    buyer_client.post(reverse("set_language"), {"language": language, "next": "/"})
+    batch = paste(buyer_client, str(offer(700)))
+    tiers = card(buyer_client.get(batch.get_absolute_url()).content.decode(), offer(700))
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", tiers))
+    if language == "en":
+        assert "from 1 piece ¥12.00" in text and "from 50 pieces ¥11.00" in text
+        assert "1 pieces" not in text
+    else:
+        assert "1 件起 ¥12.00" in text and "50 件起 ¥11.00" in text
+
+
+def test_import_look_up_shows_added_offers_as_added_and_prefills_a_named_spec(
+    buyer, buyer_client, execute_now
+):
+    detail = lookups.cached_products([offer(701)]).get(offer(701))
+    if detail is None:
+        paste(buyer_client, str(offer(701)))
+    skus = lookups.cached_products([offer(701)])[offer(701)][0].skus
+    named = skus[3].spec_id
+    supplier = Supplier.objects.create(owner=buyer, name="Full")  # the merge would overflow
+    CartLine.objects.create(owner=buyer, supplier=supplier, offer_id=offer(701), spec_id=named,
+                            quantity=99_990)  # fmt: skip
+    text = (
+        f"https://detail.1688.com/offer/{offer(700)}.html,,3\n"
+        f"https://detail.1688.com/offer/{offer(701)}.html,{named},20\n"
+        f"https://detail.1688.com/offer/{offer(702)}.html,,6\n"
+    )
+    response = buyer_client.post(reverse("previews:cart-import"), {"text": text, "look_up": "1"})
+    assert response.status_code == 302
+    page = buyer_client.get(response["Location"]).content.decode()
+    added = card(page, offer(700))
+    assert 'data-testid="lookup-added"' in added and "<form" not in added
+    assert CartLine.objects.get(owner=buyer, offer_id=offer(700)).quantity == 3
+    named_card = card(page, offer(701))  # not added (over the limit): the row's spec filled
+    assert re.search(rf'name="q-{named}" value="20" data-suggested="true"', named_card)
+    assert named_card.count('data-suggested="true"') == 1
+    several = card(page, offer(702))  # several SKUs, none named: no obvious place
+    assert "<form" in several and 'data-suggested="true"' not in several
