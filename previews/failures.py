@@ -175,6 +175,10 @@ LOOKUP_FAILURES = {
     "connection": gettext_lazy("The gateway could not be reached for this lookup: try again."),
     "busy": gettext_lazy("The gateway was busy (a temporary failure): try again in a minute."),
     "rejected": gettext_lazy("The gateway refused to look up this offer."),
+    WORKER_LOST: gettext_lazy(
+        "The worker stopped while looking up this offer, several times (it was restarted "
+        "or killed). Look it up again."
+    ),
     INTERNAL: gettext_lazy(
         "An error in this product, not in the gateway, stopped this lookup; the team has "
         "been told. Try again later."

@@ -21,6 +21,7 @@ from .validators import (
     normalize_spec_id,
     parse_quantity,
     validate_no_control_characters,
+    validate_no_control_characters_in_lines,
     validate_spec_id,
 )
 
@@ -270,6 +271,16 @@ class OfferPasteForm(forms.Form):
             "browser copies them, or bare offer ids, mixed with any other text."
         ),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The product's rule and message (naming the character, its line and place), not
+        # Django's generic NUL refusal; line breaks and tabs are part of a paste.
+        self.fields["text"].validators = [
+            v
+            for v in self.fields["text"].validators
+            if not isinstance(v, ProhibitNullCharactersValidator)
+        ] + [validate_no_control_characters_in_lines]
 
 
 class CartImportForm(forms.Form):

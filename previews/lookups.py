@@ -13,9 +13,12 @@ lines under the supplier found by the offer's `sellerOpenId`.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import socket
 import traceback
 import unicodedata
+import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,7 +27,8 @@ from datetime import datetime, timedelta
 from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,6 +37,7 @@ from .cart import add_cart_line
 from .imports import parse_offer_id
 from .limits import LOOKUP_MAX_OFFERS, shorten_for_column
 from .models import OfferLookup, OfferLookupBatch, ProductSnapshot, Supplier
+from .runs import Heartbeat, abandoned_since
 
 logger = logging.getLogger(__name__)
 
@@ -206,12 +211,52 @@ def execute_batch(*, batch_id: int, config: gateway.GatewayConfig | None = None)
     """
     from .execution import gateway_config
 
+    token = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:12]}"
+    if not claim_batch(batch_id=batch_id, token=token):
+        logger.info("lookup batch %s: finished or being looked up by a live worker", batch_id)
+        return
+    with BatchHeartbeat(run_id=batch_id, token=token):
+        _look_up_waiting(batch_id, config or gateway_config())
+    OfferLookupBatch.objects.filter(pk=batch_id, finished_at__isnull=True).update(
+        finished_at=timezone.now(), worker_token=""
+    )
+
+
+def claim_batch(*, batch_id: int, token: str) -> bool:
+    """Take a batch for the execution named `token` (as `runs.claim_run`): an unfinished
+    batch no execution holds, or one whose execution died (no heartbeat for
+    PREVIEW_WORKER_LOST_AFTER_SECONDS) fewer than PREVIEW_MAX_EXECUTIONS times."""
+    now = timezone.now()
+    lost = now - timedelta(seconds=settings.PREVIEW_WORKER_LOST_AFTER_SECONDS)
+    claimable = Q(worker_token="") | Q(
+        abandoned_since(lost), executions__lt=settings.PREVIEW_MAX_EXECUTIONS
+    )
+    claimed = OfferLookupBatch.objects.filter(
+        claimable, pk=batch_id, finished_at__isnull=True
+    ).update(
+        worker_token=token,
+        started_at=now,
+        heartbeat_at=now,
+        executions=models.F("executions") + 1,
+    )
+    return bool(claimed)
+
+
+class BatchHeartbeat(Heartbeat):
+    """While a batch is looked up, touch it every PREVIEW_HEARTBEAT_SECONDS."""
+
+    def touch(self) -> None:
+        OfferLookupBatch.objects.filter(
+            pk=self.run_id, finished_at__isnull=True, worker_token=self.token
+        ).update(heartbeat_at=timezone.now())
+
+
+def _look_up_waiting(batch_id: int, config: gateway.GatewayConfig) -> None:
     waiting = list(
         OfferLookup.objects.filter(batch_id=batch_id, status=OfferLookup.Status.WAITING)
         .values_list("pk", "offer_id")
         .order_by("position")
     )
-    config = config or gateway_config()
     if not connection.in_atomic_block:
         connection.close()
     if waiting:
@@ -220,9 +265,61 @@ def execute_batch(*, batch_id: int, config: gateway.GatewayConfig | None = None)
             futures = [pool.submit(_look_up_in_thread, pk, oid, config) for pk, oid in waiting]
         for future in futures:
             future.result()
-    OfferLookupBatch.objects.filter(pk=batch_id, finished_at__isnull=True).update(
-        finished_at=timezone.now()
+
+
+def recover_batches() -> dict[str, int]:
+    """The lookup rules of the workers' recovery pass (recovery.py), as for runs:
+
+    * a batch whose execution died (no heartbeat for PREVIEW_WORKER_LOST_AFTER_SECONDS) is
+      given back and sent again, so a live worker looks up only its offers still waiting
+      (a snapshot stored meanwhile is reused, not asked again); once it was started
+      PREVIEW_MAX_EXECUTIONS times, its waiting offers fail in words and it ends;
+    * a batch sent long ago that no worker ever started is sent again;
+    * then the batches never sent are sent (`dispatch_waiting_batches`).
+    """
+    now = timezone.now()
+    dead = abandoned_since(now - timedelta(seconds=settings.PREVIEW_WORKER_LOST_AFTER_SECONDS))
+    abandoned = OfferLookupBatch.objects.filter(dead, finished_at__isnull=True).exclude(
+        worker_token=""
     )
+    resumed = given_up = 0
+    for batch_id, token, executions in abandoned.values_list("pk", "worker_token", "executions"):
+        if executions >= settings.PREVIEW_MAX_EXECUTIONS:
+            given_up += fail_batch(batch_id=batch_id, kind=failures.WORKER_LOST)
+            continue
+        resumed += OfferLookupBatch.objects.filter(
+            dead, pk=batch_id, finished_at__isnull=True, worker_token=token
+        ).update(worker_token="", heartbeat_at=None, dispatched_at=None)
+    if resumed or given_up:
+        logger.warning("lookup batches whose worker died: %d sent again, %d failed",
+                       resumed, given_up)  # fmt: skip
+    stale = now - timedelta(seconds=settings.PREVIEW_STALE_AFTER_SECONDS)
+    resent = OfferLookupBatch.objects.filter(
+        finished_at__isnull=True, worker_token="", dispatched_at__lt=stale
+    ).update(dispatched_at=None)
+    return {
+        "lookups_resumed": resumed,
+        "lookups_failed_worker_lost": given_up,
+        "lookups_resent": resent,
+        "lookups_sent": dispatch_waiting_batches(),
+    }
+
+
+@transaction.atomic
+def fail_batch(*, batch_id: int, kind: str) -> int:
+    """End a batch that cannot finish: its waiting offers fail (`kind` of
+    failures.LOOKUP_FAILURES; pages say why in words). Returns 1 if it ended now."""
+    ended = OfferLookupBatch.objects.filter(pk=batch_id, finished_at__isnull=True).update(
+        finished_at=timezone.now(), worker_token=""
+    )
+    if ended:
+        OfferLookup.objects.filter(batch_id=batch_id, status=OfferLookup.Status.WAITING).update(
+            status=OfferLookup.Status.FAILED,
+            failure_kind=kind,
+            reason=kind.replace("_", " "),
+            finished_at=timezone.now(),
+        )
+    return ended
 
 
 def _look_up_in_thread(lookup_id: int, offer_id: int, config: gateway.GatewayConfig) -> None:

@@ -521,6 +521,12 @@ class OfferLookupBatch(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     dispatched_at = models.DateTimeField(_("sent to the workers"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # The execution working on the batch (as for runs): its token, when it last beat and
+    # how many executions started it, so the recovery can take back a dead worker's batch.
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    worker_token = models.CharField(_("executed by"), max_length=120, blank=True)
+    heartbeat_at = models.DateTimeField(_("last sign of its worker"), null=True, blank=True)
+    executions = models.PositiveSmallIntegerField(_("times started"), default=0)
 
     class Meta:
         verbose_name = _("lookup batch")

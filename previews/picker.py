@@ -28,6 +28,7 @@ class SkuChoice:
     price: Decimal | None
     typed: str = ""
     error: str = ""
+    suggested: bool = False  # `typed` is the quantity asked for, not typed on this page
 
     @property
     def field_name(self) -> str:
@@ -70,9 +71,20 @@ def build_picker(
     detail: gateway.ProductDetail,
     typed: Mapping[str, str] | None = None,
     errors: Mapping[str, str] | None = None,
+    *,
+    suggested_quantity: int | None = None,
+    suggested_spec_id: str = "",
 ) -> OfferPicker:
     """The picker of one offer, with what was typed (by field name) and errors (by spec
-    id, "" for the offer as a whole) re-shown."""
+    id, "" for the offer as a whole) re-shown.
+
+    With nothing typed, `suggested_quantity` (asked for by the line form or an import
+    row) is pre-filled where it has one obvious place: the offer without SKUs, its only
+    SKU, or the SKU `suggested_spec_id` names."""
+    suggested = typed is None and bool(suggested_quantity)
+    if suggested:
+        spot = suggested_field(detail, suggested_spec_id)
+        typed = {spot: str(suggested_quantity)} if spot is not None else None
     typed = typed or {}
     errors = dict(errors or {})
     skus = detail.skus or (None,)
@@ -93,6 +105,7 @@ def build_picker(
                 price=unit_price(detail, key or None, max(total, 1)),
                 typed=values[key],
                 error=errors.pop(key, "") if key else "",
+                suggested=suggested and bool(values[key]),
             )
         )
     picker = OfferPicker(detail=detail, choices=choices, total_quantity=total)
@@ -101,6 +114,17 @@ def build_picker(
     if detail.skus and all(len(n) == 2 for n in names) and len(set(names)) == 1:
         _lay_out_grid(picker)
     return picker
+
+
+def suggested_field(detail: gateway.ProductDetail, spec_id: str = "") -> str | None:
+    """The picker's field where a quantity asked for without a choice goes, if obvious."""
+    if not detail.skus:
+        return "q-"
+    if spec_id and detail.sku(spec_id) is not None:
+        return f"q-{spec_id}"
+    if len(detail.skus) == 1:
+        return f"q-{detail.skus[0].spec_id}"
+    return None
 
 
 def _lay_out_grid(picker: OfferPicker) -> None:

@@ -10,8 +10,11 @@ PREVIEW_RECOVERY_INTERVAL seconds, it
   embedded broker has no time limit of its own);
 * sends again a run sent long ago that no worker ever started (a message lost with the
   worker that had fetched it: the embedded broker deletes a message when it is fetched);
-* sends the runs saved while the broker was down, and the offer lookup batches too
-  (`lookups.dispatch_waiting_batches`).
+* sends the runs saved while the broker was down;
+* does the same for offer lookup batches (`lookups.recover_batches`): a batch whose worker
+  died is sent again (only its waiting offers are looked up) or, after
+  PREVIEW_MAX_EXECUTIONS starts, its waiting offers fail in words; a lost send is sent
+  again; a batch saved while the broker was down is sent.
 
 The rules themselves live with the rest of a run's life in runs.py (`recover_runs`).
 Every step is a conditional UPDATE, so several workers (or a page's "Try sending now"
@@ -53,7 +56,7 @@ class RecoveryTimer(threading.Thread):
     def tick() -> dict[str, int] | None:
         try:
             counts = runs.recover_runs()
-            counts["lookups_sent"] = lookups.dispatch_waiting_batches()
+            counts.update(lookups.recover_batches())
         except Exception:  # the database or broker is away: the next tick tries again
             logger.exception("run recovery failed; trying again at the next tick")
             return None

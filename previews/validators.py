@@ -202,6 +202,39 @@ def describe_control_character(text: str) -> str | None:
     return None
 
 
+def describe_control_character_in_lines(text: str) -> str | None:
+    """Like `describe_control_character` for multi-line text (a paste): line breaks and
+    tabs are allowed; “U+0000 (NUL) on line 2, character 5” for the first other one."""
+    for line_number, line in enumerate((text or "").split("\n"), start=1):
+        for position, char in enumerate(line, start=1):
+            if char in "\t\r" or not is_control_character(char):
+                continue
+            params = {"code": f"U+{ord(char):04X}", "line": line_number, "position": position}
+            name = CONTROL_NAMES.get(char)
+            if name:
+                return _("%(code)s (%(name)s) on line %(line)s, character %(position)s") % {
+                    **params,
+                    "name": name,
+                }
+            return _("%(code)s on line %(line)s, character %(position)s") % params
+    return None
+
+
+def validate_no_control_characters_in_lines(value: str) -> None:
+    """Refuse multi-line text (a paste) holding a control character other than line
+    breaks and tabs, naming it and where it is (one message, as for single lines)."""
+    found = describe_control_character_in_lines(value) if isinstance(value, str) else None
+    if found:
+        raise ValidationError(
+            _(
+                "This contains an invisible control character, %(found)s; remove it "
+                "(it often comes with a copy and paste) and try again."
+            ),
+            code="control_character",
+            params={"found": found},
+        )
+
+
 def validate_no_control_characters(value: str) -> None:
     """Refuse text holding a control character, naming it and where it is."""
     if not isinstance(value, str):

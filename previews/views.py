@@ -4,6 +4,7 @@ Every read is scoped to the signed-in buyer (selectors.py), so another buyer's i
 """
 
 import uuid
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -437,20 +438,39 @@ def lookup_start(request):
 def lookup_offer(request):
     """The line form's "look up": the same lookup for a single offer (a batch of one)."""
     offer_id = parse_offer_id(request.POST.get("offer", ""))
-    if offer_id is None:
+    if offer_id is None:  # the form again, with what was typed and why
+        typed = {name: request.POST.get(name, "") for name in CartLineForm.base_fields}
+        form = CartLineForm(owner=request.user, initial=typed)
         messages.error(request, _("Enter an offer id or a 1688 offer link to look it up."))
-        return redirect("previews:line-create")
-    return redirect(lookups.start_lookup_of_offers(owner=request.user, offer_ids=[offer_id]))
+        return render(request, "previews/line_form.html", {"form": form, "line": None})
+    batch = lookups.start_lookup_of_offers(owner=request.user, offer_ids=[offer_id])
+    try:  # the quantity typed is pre-filled in the picker where it has one obvious place
+        quantity = CartLineForm.base_fields["quantity"].clean(request.POST.get("quantity", ""))
+    except ValidationError:
+        quantity = None
+    url = batch.get_absolute_url()
+    return redirect(f"{url}?{urlencode({'quantity': quantity})}" if quantity else url)
 
 
 def lookup_detail(request, pk, *, typed=None, errors=None, offer_id=None, status=200):
     batch = selectors.owned_lookup_batch(owner=request.user, pk=pk)
     entries = selectors.lookup_batch_entries(batch=batch)
+    asked = request.GET.get("quantity", "")  # from the line form's look-up
+    asked = int(asked) if asked.isascii() and asked.isdigit() and len(asked) < 10 else None
     for entry in entries:
+        if entry.lookup.added_at and entry.lookup.offer_id != offer_id:
+            continue  # added by the import: shown as added, no second "Add to cart"
         if entry.detail is not None and entry.lookup.status == OfferLookup.Status.OK:
             mine = entry.lookup.offer_id == offer_id
             entry.picker = build_picker(
-                entry.detail, typed if mine else None, errors if mine else None
+                entry.detail,
+                typed if mine else None,
+                errors if mine else None,
+                suggested_quantity=(
+                    None if entry.lookup.added_at else entry.lookup.requested_quantity
+                )
+                or asked,
+                suggested_spec_id=entry.lookup.requested_spec_id,
             )
     return render(
         request,

@@ -291,3 +291,84 @@ def test_a_batch_saved_while_the_broker_is_down_is_sent_by_the_recovery(buyer, m
     assert lookups.dispatch_waiting_batches(older_than=timedelta(0)) == 1
     assert sent == [[batch.pk]]
     assert lookups.dispatch_waiting_batches(older_than=timedelta(0)) == 0  # sent once
+
+
+# --------------------------------------------------------------------------- a worker dies
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_whose_worker_is_killed_is_finished_by_the_recovery(buyer, worker_env, tmp_path):
+    """The whole worker is killed (SIGKILL of its process group) while slow lookups (709)
+    are in flight; another worker starts. Within 30 s, with no page view, the recovery
+    sends the batch again and every offer is found; the offer whose snapshot was stored
+    before the kill is not asked again."""
+    import signal
+    import time
+
+    from .processes import (
+        celery_worker,
+        sandbox_calls,
+        sandbox_process,
+        stop_process_group,
+        wait_until,
+    )
+
+    slow = [offer(709, seller=s) for s in (501, 502, 503)]
+    fast = offer(700, seller=504)
+    with sandbox_process(slow=4.0) as url:
+        env = {**worker_env, "DAJI_API_URL": url}
+        with celery_worker(env, log=tmp_path / "worker.log") as worker:
+            batch = lookups.start_lookup(owner=buyer, text=" ".join(map(str, [fast, *slow])))
+
+            def in_flight():
+                by_offer = sandbox_calls(url)["lookups_by_offer"]
+                fast_done = OfferLookup.objects.filter(batch=batch, offer_id=fast, status="ok")
+                return fast_done.exists() and all(by_offer.get(str(o)) for o in slow)
+
+            wait_until(in_flight, timeout=60, what="the slow lookups to be in flight")
+            stop_process_group(worker, sig=signal.SIGKILL)
+        assert OfferLookup.objects.filter(batch=batch, status="waiting").count() == 3
+        killed_at = time.monotonic()
+        with celery_worker(env, log=tmp_path / "worker2.log"):
+            wait_until(
+                lambda: OfferLookupBatch.objects.get(pk=batch.pk).finished_at is not None,
+                timeout=30,
+                what="the recovery to finish the batch",
+            )
+        took = time.monotonic() - killed_at
+        calls = sandbox_calls(url)["lookups_by_offer"]
+    statuses = dict(OfferLookup.objects.filter(batch=batch).values_list("offer_id", "status"))
+    assert statuses == {o: "ok" for o in [fast, *slow]}, statuses
+    assert OfferLookupBatch.objects.get(pk=batch.pk).executions == 2
+    assert calls[str(fast)] == 1  # its snapshot was stored: not asked again
+    assert all(calls[str(o)] == 2 for o in slow), calls
+    assert took < 30
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_whose_worker_died_too_often_fails_its_waiting_offers_in_words(
+    buyer, no_dispatch, settings
+):
+    from previews import failures
+
+    batch = lookups.start_lookup(owner=buyer, text=f"{offer(709)} {offer(700, seller=77)}")
+    OfferLookup.objects.filter(batch=batch, offer_id=offer(700, seller=77)).update(status="ok")
+    long_ago = timezone.now() - timedelta(minutes=5)
+    OfferLookupBatch.objects.filter(pk=batch.pk).update(
+        dispatched_at=long_ago,
+        started_at=long_ago,
+        heartbeat_at=long_ago,
+        worker_token="dead",
+        executions=settings.PREVIEW_MAX_EXECUTIONS,
+    )
+    counts = lookups.recover_batches()
+    assert counts["lookups_failed_worker_lost"] == 1
+    batch.refresh_from_db()
+    assert batch.finished_at is not None and batch.worker_token == ""
+    failed = OfferLookup.objects.get(batch=batch, offer_id=offer(709))
+    assert failed.status == "failed" and failed.failure_kind == failures.WORKER_LOST
+    assert "worker stopped" in failures.lookup_failure(failed.failure_kind)
+    assert OfferLookup.objects.get(batch=batch, offer_id=offer(700, seller=77)).status == "ok"
+    # a later delivery of the ended batch asks nothing
+    assert not lookups.claim_batch(batch_id=batch.pk, token="late")

@@ -311,3 +311,20 @@ def test_the_preview_says_the_last_word_on_the_catalogues_rules(signed_sandbox):
     assert record([Cargo(offer(708), 4, clips[0].spec_id)]).result_code == "500_006"
     met = record([Cargo(offer(708), 5, clips[0].spec_id), Cargo(offer(708), 5, clips[1].spec_id)])
     assert met.status is True
+
+
+def test_703_withdrawn_is_refused_by_the_preview_as_1688_would(signed_sandbox):
+    """The lookup says withdrawn: the preview refuses the line and its record (500_001,
+    "does not support online trade"); the other scenarios answer as before."""
+    withdrawn = lookup(signed_sandbox, 703)
+    assert withdrawn.status == "expired"
+    answer = preview_order(
+        config(signed_sandbox), address=ADDRESS, cargo=[Cargo(offer(703), 3)], flow="general"
+    )
+    (record,) = answer.records
+    assert record.status is False and record.result_code == "500_001"
+    assert record.lines[0].result_code == "500_001" and "下架" in record.lines[0].message
+    published = preview_order(
+        config(signed_sandbox), address=ADDRESS, cargo=[Cargo(offer(700), 3)], flow="general"
+    )
+    assert published.records[0].status is True and published.records[0].result_code is None

@@ -23,7 +23,7 @@ Conventions (also in the README, "The sandbox gateway"):
   | 700 | lookup: no SKUs, quantity tiers 1: ¥12.00, 50: ¥11.00, 200: ¥10.00 (quoteType 0) |
   | 701 | lookup: 2 colours × 3 sizes priced per SKU (quoteType 1), ¥20.00-¥23.00; bad pictures |
   | 702 | lookup: 2 colours × 2 sizes priced by tier (quoteType 2): 2: ¥20.00, 100: ¥18.00 |
-  | 703 | lookup: withdrawn, `status: "expired"` (still answers, as 700) |
+  | 703 | lookup: withdrawn, `status: "expired"` (answers as 700); preview refused: `500_001` |
   | 704 | lookup: not found, a failure envelope (`code: 404`, "商品不存在或已下架") |
   | 705 | lookup: minimum 10, lots of 5 (`batchNumber`), tier 10: ¥8.50; preview below 10: 500_005 |
   | 706 | lookup: many SKUs, 5 colours × 8 sizes = 40 |

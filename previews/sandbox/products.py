@@ -208,6 +208,8 @@ class ProductDetails:
         if scenario_of(offer_id) not in CATALOGUE_SCENARIOS:
             return super().line_problem(offer_id, spec_id, quantity, offer_total)
         product = product_model(offer_id)
+        if product["status"] != "published":  # withdrawn (703): 1688 will not sell it
+            return "500_001", f"商品{offer_id}已下架,不支持在线交易", True
         sku = next((s for s in product["productSkuInfos"] if s["specId"] == spec_id), None)
         if sku is not None and quantity > sku["amountOnSale"]:
             return "500_004", f"商品{offer_id}_{spec_id}库存不足", True

@@ -9,7 +9,10 @@
   let known = null;
 
   function typedSomething() {
-    return Array.from(document.querySelectorAll(".quantity-input")).some((i) => i.value.trim());
+    // A quantity the page pre-filled (asked for elsewhere) counts only once changed.
+    return Array.from(document.querySelectorAll(".quantity-input")).some(
+      (i) => i.value.trim() && !(i.dataset.suggested === "true" && i.value === i.defaultValue),
+    );
   }
 
   async function poll() {
