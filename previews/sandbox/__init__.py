@@ -1,4 +1,4 @@
-"""A local stand-in for the gateway's *Preview order* endpoint, over real HTTP.
+"""A local stand-in for the gateway (*Preview order*, *Product details*), over real HTTP.
 
 Run: `python -m previews.sandbox --port 8001 [--latency 0.2] [--app-key KEY] [--app-secret S]`.
 Standard library only, so it starts anywhere; it answers in the shapes, units and
