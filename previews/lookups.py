@@ -24,7 +24,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
@@ -34,6 +33,7 @@ from django.utils.translation import gettext as _
 
 from . import failures, gateway, limits
 from .cart import add_cart_line
+from .dispatch import send_once
 from .imports import parse_offer_id
 from .limits import LOOKUP_MAX_OFFERS, shorten_for_column
 from .models import OfferLookup, OfferLookupBatch, ProductSnapshot, Supplier
@@ -154,21 +154,11 @@ def dispatch_batch(*, batch_id: int) -> bool:
     is claimed by a conditional update first). When the broker is away the claim is given
     back, so the workers' recovery schedule sends it later (`dispatch_waiting_batches`);
     returns False only then."""
-    claimed_at = timezone.now()
-    claimed = OfferLookupBatch.objects.filter(
-        pk=batch_id, dispatched_at__isnull=True, finished_at__isnull=True
-    ).update(dispatched_at=claimed_at)
-    if not claimed:
-        return True
-    try:
-        current_app.send_task(EXECUTE_LOOKUP_TASK, args=[batch_id], retry=False)
-    except Exception as problem:  # kombu raises several kinds when the broker is away
-        logger.warning("lookup batch %s not sent, the broker is unreachable: %s", batch_id, problem)
-        OfferLookupBatch.objects.filter(pk=batch_id, dispatched_at=claimed_at).update(
-            dispatched_at=None
-        )
-        return False
-    return True
+    return send_once(
+        waiting=OfferLookupBatch.objects.filter(finished_at__isnull=True),
+        job_id=batch_id,
+        task=EXECUTE_LOOKUP_TASK,
+    )
 
 
 def dispatch_waiting_batches(*, older_than: timedelta = timedelta(seconds=3)) -> int:

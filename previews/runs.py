@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from celery import current_app
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from . import failures
+from .dispatch import send_once
 from .models import CartLine, PreviewRun, ShippingAddress, SupplierPreview
 
 if TYPE_CHECKING:
@@ -226,19 +226,11 @@ def dispatch_run(*, run_id: int) -> bool:
     claim is given back, so the run stays waiting for the recovery schedule. Returns False
     only then; True when the run is sent (by this call or an earlier one) or not waiting.
     """
-    claimed_at = timezone.now()
-    claimed = PreviewRun.objects.filter(
-        pk=run_id, status=PreviewRun.Status.QUEUED, dispatched_at__isnull=True
-    ).update(dispatched_at=claimed_at)
-    if not claimed:
-        return True
-    try:
-        current_app.send_task(EXECUTE_RUN_TASK, args=[run_id], retry=False)
-    except Exception as problem:  # kombu raises several kinds when the broker is away
-        logger.warning("run %s not sent, the broker is unreachable: %s", run_id, problem)
-        PreviewRun.objects.filter(pk=run_id, dispatched_at=claimed_at).update(dispatched_at=None)
-        return False
-    return True
+    return send_once(
+        waiting=PreviewRun.objects.filter(status=PreviewRun.Status.QUEUED),
+        job_id=run_id,
+        task=EXECUTE_RUN_TASK,
+    )
 
 
 def dispatch_waiting_runs(*, older_than: timedelta = timedelta(seconds=3)) -> int:
