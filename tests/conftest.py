@@ -313,3 +313,23 @@ def inline_runs(monkeypatch, sandbox_url):
         return True
 
     monkeypatch.setattr(runs, "dispatch_run", dispatch)
+
+
+@pytest.fixture(scope="session")
+def product_gateway(sandbox_url):
+    """The sandbox's Product details over real HTTP, with a config that gives up fast."""
+    from .product_gateway import ProductGateway
+
+    return ProductGateway(sandbox_url)
+
+
+@pytest.fixture
+def execute_now(monkeypatch, product_gateway):
+    """A lookup batch is executed in-process at commit, against the sandbox over HTTP."""
+    from previews import lookups
+
+    def execute(*, batch_id):
+        lookups.execute_batch(batch_id=batch_id, config=product_gateway.config())
+        return True
+
+    monkeypatch.setattr(lookups, "dispatch_batch", execute)

@@ -4,8 +4,6 @@ fast."""
 
 from __future__ import annotations
 
-import contextlib
-
 from previews import gateway
 
 SELLER = 612345  # offers 612345000700..713 share one seller (seller_of = id // 1_000_000)
@@ -24,9 +22,3 @@ class ProductGateway:
                    "call_deadline": 2.0, "retry_budget": 5.0}  # fmt: skip
         options.update(overrides)
         return gateway.GatewayConfig(base_url=self.url, **options)
-
-
-@contextlib.contextmanager
-def product_gateway_for(sandbox_url: str):
-    """The real sandbox process, over HTTP."""
-    yield ProductGateway(sandbox_url)

@@ -15,25 +15,10 @@ from django.urls import reverse
 from previews import lookups
 from previews.models import CartLine, OfferLookupBatch, Supplier
 
-from .product_gateway import offer, product_gateway_for
+from .product_gateway import offer
 from .test_lookup_pages import card, paste
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="module")
-def product_gateway(sandbox_url):
-    with product_gateway_for(sandbox_url) as product_gateway:
-        yield product_gateway
-
-
-@pytest.fixture
-def execute_now(monkeypatch, product_gateway):
-    def execute(*, batch_id):
-        lookups.execute_batch(batch_id=batch_id, config=product_gateway.config())
-        return True
-
-    monkeypatch.setattr(lookups, "dispatch_batch", execute)
 
 
 # --------------------------------------------------------------------------- 2. the SKU shown

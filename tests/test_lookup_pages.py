@@ -16,26 +16,9 @@ from django.utils import timezone
 from previews import lookups
 from previews.models import CartLine, OfferLookupBatch, ProductSnapshot, Supplier
 
-from .product_gateway import offer, product_gateway_for
+from .product_gateway import offer
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="module")
-def product_gateway(sandbox_url):
-    with product_gateway_for(sandbox_url) as product_gateway:
-        yield product_gateway
-
-
-@pytest.fixture
-def execute_now(monkeypatch, product_gateway):
-    """A batch is executed in-process at commit, against the product gateway over HTTP."""
-
-    def execute(*, batch_id):
-        lookups.execute_batch(batch_id=batch_id, config=product_gateway.config())
-        return True
-
-    monkeypatch.setattr(lookups, "dispatch_batch", execute)
 
 
 def paste(client, text) -> OfferLookupBatch:

@@ -17,14 +17,7 @@ from hypothesis import strategies as st
 from previews import gateway, lookups
 from previews.models import CartLine, OfferLookup, OfferLookupBatch, ProductSnapshot, Supplier
 
-from .product_gateway import offer, product_gateway_for
-
-
-@pytest.fixture(scope="module")
-def product_gateway(sandbox_url):
-    """The real sandbox's Product details, over HTTP."""
-    with product_gateway_for(sandbox_url) as product_gateway:
-        yield product_gateway
+from .product_gateway import offer
 
 
 @pytest.fixture
