@@ -16,6 +16,7 @@ def setup_django(prefix: str, **environment: str) -> Path:
     os.environ.setdefault("PROCUREMENT_VAR_DIR", str(folder))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "procurement.settings")
     os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,127.0.0.1")
+    os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
     os.environ.update(environment)
     import django
     from django.core.management import call_command
@@ -72,6 +73,31 @@ def measure(client, url: str, repeat: int, *, warm_up: bool = True) -> dict:
         "max_ms": max(timings),
         "queries": len(queries),
         "bytes": size,
+    }
+
+
+def measure_alternately(client, first: str, second: str, repeat: int) -> tuple[dict, dict]:
+    """`measure` of two URLs taking turns, request by request (after a warm-up of each),
+    so that a change in the shared machine's load weighs on both alike."""
+    _read(client.get(first))
+    _read(client.get(second))
+    runs = {first: [], second: []}
+    for _ in range(repeat):
+        for url in (first, second):
+            runs[url].append(measure(client, url, 1, warm_up=False))
+    return tuple(_combined(runs[url]) for url in (first, second))
+
+
+def _combined(measures: list[dict]) -> dict:
+    import statistics
+
+    timings = [m["median_ms"] for m in measures]
+    return {
+        "median_ms": statistics.median(timings),
+        "min_ms": min(timings),
+        "max_ms": max(timings),
+        "queries": measures[-1]["queries"],
+        "bytes": measures[-1]["bytes"],
     }
 
 

@@ -1,6 +1,7 @@
 """The run page of a finished run against a trivial page (`/addresses/`) measured in the
 same run: median time, queries and size, for 50 suppliers × 20 lines and 200 × 50.
-The first view (nothing cached yet) is timed apart from the repeated ones.
+The first view (nothing cached yet) is timed apart from the repeated ones, which take turns
+with the trivial page's, so a change in the machine's load weighs on both alike.
 
 Usage: .venv/bin/python bench/run_page_render.py [--sizes 50x20,200x50] [--repeat 15]
 """
@@ -8,7 +9,7 @@ Usage: .venv/bin/python bench/run_page_render.py [--sizes 50x20,200x50] [--repea
 import argparse
 import time
 
-from common import buyer_with_address, machine_load, measure, setup_django
+from common import buyer_with_address, machine_load, measure, measure_alternately, setup_django
 
 setup_django("bench-page-")
 
@@ -32,8 +33,7 @@ def main():
         client.force_login(user)
         url = f"/runs/{run.pk}/"
         first = measure(client, url, 1, warm_up=False)
-        trivial = measure(client, "/addresses/", args.repeat)
-        page = measure(client, url, args.repeat)
+        trivial, page = measure_alternately(client, "/addresses/", url, args.repeat)
         ratio = page["median_ms"] / trivial["median_ms"]
         print(
             f"run page, {suppliers} suppliers × {lines} lines on {engine}: first view "

@@ -8,7 +8,7 @@ Usage: .venv/bin/python bench/runs_list.py [--sizes 25,50,100,200] [--lines 5] [
 import argparse
 import time
 
-from common import buyer_with_address, machine_load, measure, setup_django
+from common import buyer_with_address, machine_load, measure_alternately, setup_django
 
 setup_django("bench-runs-")
 
@@ -37,8 +37,7 @@ def main():
     for name, user in cases:
         client = Client()
         client.force_login(user)
-        trivial = measure(client, "/addresses/", args.repeat)
-        history = measure(client, "/runs/", args.repeat)
+        trivial, history = measure_alternately(client, "/addresses/", "/runs/", args.repeat)
         ratio = history["median_ms"] / trivial["median_ms"]
         print(
             f"/runs/ with {name}, {args.lines} lines each, on {engine}: "

@@ -20,16 +20,19 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import uuid
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import translation
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from . import exports, limits, selectors
@@ -69,24 +72,33 @@ def lines_collapsed(run: PreviewRun) -> bool:
 # --------------------------------------------------------------------------- the run page
 
 
-def breakdown_part(request, run: PreviewRun) -> tuple[RunBreakdown | None, SafeString]:
-    """The breakdown part of a run's page (grand total and suppliers) as HTML.
+@dataclass(frozen=True)
+class Part:
+    """A rendered part of a page, as UTF-8 HTML, for `render_with_parts`."""
 
-    A finished run's comes from the cache (rendered the first time it is shown, with no
-    query at all afterwards) and the breakdown is not built (None). A run still working
-    is rendered live, and its breakdown returned for the page's progress list."""
+    html: bytes
+    breakdown: RunBreakdown | None = None  # built when rendered live (a working run)
+    title: str = ""
+
+
+def breakdown_part(request, run: PreviewRun) -> Part:
+    """The breakdown part of a run's page (grand total and suppliers).
+
+    A finished run's comes from the cache (rendered the first time it is shown; no query
+    at all afterwards) and its breakdown is not built. A run still working is rendered
+    live, with its breakdown for the page's progress list."""
     if not run.is_finished:
-        breakdown, html = _render_breakdown(run)
-        return breakdown, html
+        return _render_breakdown(run)
     key = _key(request, run, "breakdown")
-    html = _get(key)
-    if html is None:
-        _breakdown, html = _render_breakdown(run)
-        _set(key, html)
-    return None, mark_safe(html)  # noqa: S308 - rendered by our template, escaped there
+    cached = _get(key)
+    if cached is not None:
+        return Part(cached)
+    part = _render_breakdown(run)
+    _set(key, part.html)
+    return Part(part.html)
 
 
-def _render_breakdown(run: PreviewRun) -> tuple[RunBreakdown, SafeString]:
+def _render_breakdown(run: PreviewRun) -> Part:
     full = selectors.runs_with_results(PreviewRun.objects.filter(pk=run.pk)).get()
     breakdown = build_breakdown(full)
     html = render_to_string(
@@ -98,29 +110,45 @@ def _render_breakdown(run: PreviewRun) -> tuple[RunBreakdown, SafeString]:
             "max_lines_shown": limits.grouped(limits.RUN_PAGE_MAX_LINES_SHOWN),
         },
     )
-    return breakdown, mark_safe(html)  # noqa: S308
+    return Part(html.encode(), breakdown=breakdown)
 
 
-def supplier_part(
-    request, run: PreviewRun, position: int, *, lines_only: bool
-) -> tuple[str, SafeString]:
-    """One supplier of a run as (its name, HTML): its whole section (a page of its own,
+def supplier_part(request, run: PreviewRun, position: int, *, lines_only: bool) -> Part:
+    """One supplier of a run, its name as `title`: its whole section (a page of its own,
     the link's target without JavaScript) or only its lines (`lines_only`, what the run
-    page's script inserts where the link was). Cached when the run is finished; 404 when
+    page's script puts where the link was). Cached when the run is finished; 404 when
     the run has no supplier at `position`."""
     part = f"supplier-{position}-{'lines' if lines_only else 'section'}"
     key = _key(request, run, part) if run.is_finished else None
-    cached = _get(key, raw=True) if key else None
+    cached = _get(key) if key else None
     if cached is not None:
-        name, html = cached
-        return name, mark_safe(zlib.decompress(html).decode())  # noqa: S308
+        title, _separator, html = cached.partition(b"\0")
+        return Part(html, title=title.decode())
     preview = selectors.run_supplier_with_results(run=run, position=position)
     view = supplier_view(preview)
     context = {"run": run, "supplier": view, "collapsed": False}
-    html = render_to_string(LINES_TEMPLATE if lines_only else SUPPLIER_TEMPLATE, context)
-    if key:
-        cache.set(key, (view.name, zlib.compress(html.encode())), settings.RUN_PAGE_CACHE_SECONDS)
-    return view.name, mark_safe(html)  # noqa: S308
+    html = render_to_string(LINES_TEMPLATE if lines_only else SUPPLIER_TEMPLATE, context).encode()
+    if key:  # a supplier's name holds no NUL (validators), so it can lead the value
+        _set(key, view.name.encode() + b"\0" + html)
+    return Part(html, title=view.name)
+
+
+def render_with_parts(request, template: str, context: dict, parts: dict[str, Part]):
+    """`render(request, template, context)` with each part's HTML where the template
+    shows the context variable of its name. The live page is rendered with a marker in
+    each place, then the part's bytes are put there: a cached part is not decoded, copied
+    through the template and encoded again (most of the cost of a big page)."""
+    markers = {name: f"<!--{name}:{uuid.uuid4().hex}-->" for name in parts}
+    response = render(
+        request,
+        template,
+        {**context, **{name: mark_safe(marker) for name, marker in markers.items()}},  # noqa: S308
+    )
+    content = response.content
+    for name, marker in markers.items():
+        content = content.replace(marker.encode(), parts[name].html, 1)
+    response.content = content
+    return response
 
 
 # --------------------------------------------------------------------------- exports
@@ -138,20 +166,18 @@ def export_file(request, run: PreviewRun, file_format: str) -> Iterator[bytes]:
 
 def _export_chunks(run, file_format, key, language) -> Iterator[bytes]:
     with translation.override(language):
-        cached = cache.get(key) if key else None
+        cached = _get(key) if key else None
         if cached is not None:
-            yield zlib.decompress(cached)
+            yield cached
             return
         rows = exports.iter_export_rows(selectors.iter_supplier_views(run))
-        keep = zlib.compressobj() if key else None
         kept = []
         for chunk in _written(rows, file_format, title=f"preview-run-{run.pk}"):
-            if keep:
-                kept.append(keep.compress(chunk))
+            if key:
+                kept.append(chunk)
             yield chunk
-        if keep:  # the whole file was read: keep it
-            kept.append(keep.flush())
-            cache.set(key, b"".join(kept), settings.RUN_PAGE_CACHE_SECONDS)
+        if key:  # the whole file was read: keep it
+            _set(key, b"".join(kept))
 
 
 def _written(rows, file_format: str, *, title: str) -> Iterator[bytes]:
@@ -180,16 +206,23 @@ def _key(request, run: PreviewRun, part: str) -> str:
     return f"run-page:{run.pk}:{stamp}:{part}:{language}:{variant_hash}:{_version()}"
 
 
-def _get(key: str, *, raw: bool = False):
+def _get(key: str) -> bytes | None:
     value = cache.get(key)
-    if value is None or raw:
-        return value
-    return zlib.decompress(value).decode()
+    if value is None:
+        return None
+    flag, data = value[:1], value[1:]
+    return zlib.decompress(data) if flag == b"z" else data
 
 
-def _set(key: str, html: str) -> None:
-    # Compressed: a run page's HTML shrinks about tenfold, so a shared Redis holds more.
-    cache.set(key, zlib.compress(html.encode()), settings.RUN_PAGE_CACHE_SECONDS)
+def _set(key: str, data: bytes) -> None:
+    # Compressed for a cache in memory (Redis): a run page's HTML shrinks about tenfold.
+    # Not in files, where reading it whole is cheaper than inflating it.
+    value = b"r" + data if _in_files() else b"z" + zlib.compress(data)
+    cache.set(key, value, settings.RUN_PAGE_CACHE_SECONDS)
+
+
+def _in_files() -> bool:
+    return settings.CACHES["default"]["BACKEND"].endswith("FileBasedCache")
 
 
 def _version() -> str:

@@ -309,17 +309,17 @@ def run_detail(request, pk):
     run = selectors.owned_run(owner=request.user, pk=pk)
     # The live parts (header, progress, ordering) are rendered here; the breakdown of a
     # finished run comes from the cache (run_pages.py).
-    breakdown, breakdown_html = run_pages.breakdown_part(request, run)
-    return render(
+    breakdown = run_pages.breakdown_part(request, run)
+    return run_pages.render_with_parts(
         request,
         "previews/run_detail.html",
         {
             "run": run,
-            "breakdown": breakdown,
-            "breakdown_html": breakdown_html,
+            "breakdown": breakdown.breakdown,
             "rerun_token": uuid.uuid4(),
             "run_failure": failures.run_failure(run.failure_kind),
         },
+        {"breakdown_html": breakdown},
     )
 
 
@@ -329,13 +329,14 @@ def run_supplier(request, pk, position):
     in place."""
     run = selectors.owned_run(owner=request.user, pk=pk)
     lines_only = request.GET.get("part") == "lines"
-    name, html = run_pages.supplier_part(request, run, position, lines_only=lines_only)
+    part = run_pages.supplier_part(request, run, position, lines_only=lines_only)
     if lines_only:
-        return HttpResponse(html)
-    return render(
+        return HttpResponse(part.html)
+    return run_pages.render_with_parts(
         request,
         "previews/run_supplier.html",
-        {"run": run, "supplier_name": name, "supplier_html": html},
+        {"run": run, "supplier_name": part.title},
+        {"supplier_html": part},
     )
 
 
