@@ -12,7 +12,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 from openpyxl import load_workbook
 
 from previews import exports, runs, selectors
@@ -50,8 +49,8 @@ def mixed(run: PreviewRun) -> PreviewRun:
     """Make a factory run's first supplier blocked (an order 1688 refuses) and its second
     a failure without orders: both left out of the grand total."""
     suppliers = list(run.suppliers.order_by("position"))
-    PreviewRecord.objects.filter(supplier_preview=suppliers[0]).update(status=False,
-                                                                       result_code="500_004")  # fmt: skip
+    blocked = PreviewRecord.objects.filter(supplier_preview=suppliers[0])
+    blocked.update(status=False, result_code="500_004")
     PreviewRecord.objects.filter(supplier_preview=suppliers[1]).delete()
     SupplierPreview.objects.filter(pk=suppliers[1].pk).update(
         status=SupplierPreview.Status.FAILED, error_kind="timeout"
@@ -79,7 +78,7 @@ def test_runs_list_costs_the_same_queries_whatever_the_runs(
     counts = []
     for user, runs_listed in ((buyer, 1), (other_buyer, 6)):
         client.force_login(user)
-        first, _sql = get(client, reverse("previews:run-list"))  # stores what was missing
+        _first, _sql = get(client, reverse("previews:run-list"))  # stores what was missing
         assert RunSummary.objects.filter(run__owner=user).count() == runs_listed
         response, sql = get(client, reverse("previews:run-list"))
         assert len(response.context["runs"]) == runs_listed
@@ -111,8 +110,9 @@ def test_runs_list_totals_equal_the_run_pages(buyer_client, buyer, make_address)
         mixed(finished_run(buyer, address, suppliers=4, lines=3)),
         mixed(finished_run(buyer, address, suppliers=2, lines=1)),  # nothing can be ordered
     ]
-    PreviewRecord.objects.filter(supplier_preview__run=made[0], index=0,
-                                 supplier_preview__position=2).update(orderable_through_api=False)  # fmt: skip
+    not_through_api = PreviewRecord.objects.filter(supplier_preview__run=made[0], index=0,
+                                                   supplier_preview__position=2)  # fmt: skip
+    not_through_api.update(orderable_through_api=False)
     html = buyer_client.get(reverse("previews:run-list")).content.decode()
     listed = dict(re.findall(r'href="/runs/(\d+)/">#\d+</a>.*?data-testid="run-total">([^<]*)<',
                              html, re.S))  # fmt: skip
@@ -143,7 +143,8 @@ def test_a_run_gets_its_summary_when_it_finishes_or_fails(buyer, make_address):
     SupplierPreview.objects.filter(run=failing, position=0).update(
         status=SupplierPreview.Status.PENDING
     )
-    PreviewRecord.objects.filter(supplier_preview__run=failing, supplier_preview__position=0).delete()
+    PreviewRecord.objects.filter(supplier_preview__run=failing,
+                                 supplier_preview__position=0).delete()  # fmt: skip
     runs.fail_run(run_id=failing.pk, kind="time_limit")
     stored = RunSummary.objects.get(run=failing)
     assert (stored.supplier_count, stored.orderable_count) == (3, 2)
@@ -230,7 +231,7 @@ def test_a_big_run_page_shows_totals_and_loads_each_suppliers_lines_on_demand(
     response, _sql = get(client, own_page)  # the link without JavaScript: its own page
     supplier_page = response.content.decode()
     assert supplier_page.count('data-testid="result-line"') == 50
-    assert "<title>Run #%d · Supplier 7" % run.pk in supplier_page
+    assert f"<title>Run #{run.pk} · Supplier 7" in supplier_page
     assert 'data-testid="supplier-totals"' in supplier_page
     assert client.get(reverse("previews:run-supplier", args=[run.pk, 200])).status_code == 404
     client.force_login(other_buyer)  # another buyer: nothing, whatever the URL
@@ -257,7 +258,7 @@ def test_exports_are_streamed_with_the_breakdowns_rows_and_kept_once_written(
 ):
     # More suppliers than an export reads at once, so several reads make one file.
     run = mixed(finished_run(buyer, make_address(buyer), suppliers=45, lines=2))
-    assert 45 > selectors.EXPORT_SUPPLIERS_AT_ONCE
+    assert selectors.EXPORT_SUPPLIERS_AT_ONCE < 45
     breakdown = build_breakdown(runs_with_results(PreviewRun.objects.filter(pk=run.pk)).get())
     expected = [[exports.spreadsheet_safe(value) if value != "" else None for value in row]
                 for row in exports.export_rows(breakdown)]  # fmt: skip
