@@ -6,6 +6,7 @@ totals and loads its lines on demand; exports are streamed (XLSX in write-only m
 import csv
 import io
 import re
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -19,7 +20,7 @@ from previews.breakdown import build_breakdown
 from previews.models import PreviewRecord, PreviewRun, RunSummary, SupplierPreview
 from previews.selectors import runs_with_results
 
-from .factories import finished_run
+from .factories import big_cart, finished_run
 
 pytestmark = pytest.mark.django_db
 
@@ -297,3 +298,49 @@ def test_exports_are_streamed_with_the_breakdowns_rows_and_kept_once_written(
     text = csv_response.getvalue().decode("utf-8-sig")
     got = list(csv.reader(io.StringIO(text, newline="")))
     assert [[str(v) if v is not None else "" for v in row] for row in expected] == got
+
+
+# --------------------------------------------------------------------------- a 10,000-line cart
+
+
+def preview_post(address, **fields) -> dict:
+    return {"address": address.pk, "flow": "general",
+            "submission_token": str(uuid.uuid4()), **fields}  # fmt: skip
+
+
+def test_a_ten_thousand_line_cart_is_previewed_whole_from_the_form(
+    buyer_client, buyer, make_address
+):
+    address = make_address(buyer, is_default=True)
+    suppliers = big_cart(buyer, lines=10_000, suppliers=40)
+    page = buyer_client.get(reverse("previews:preview-create")).content.decode()
+    assert page.count('name="suppliers"') == 40 and 'name="lines"' not in page
+    response = buyer_client.post(
+        reverse("previews:preview-create"),
+        preview_post(address, suppliers=[supplier.pk for supplier in suppliers]),
+    )
+    assert response.status_code == 302
+    run = PreviewRun.objects.get(owner=buyer)
+    assert run.suppliers.count() == 40
+    assert sum(len(s.requested_lines) for s in run.suppliers.all()) == 10_000
+
+
+def test_more_suppliers_than_a_form_can_list_are_previewed_with_one_box(
+    buyer_client, buyer, make_address, settings
+):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 40  # room for 30 supplier boxes
+    address = make_address(buyer, is_default=True)
+    big_cart(buyer, lines=10_000, suppliers=40)
+    page = buyer_client.get(reverse("previews:preview-create")).content.decode()
+    assert 'name="suppliers"' not in page
+    assert "Your cart has 40 suppliers, more than one form can list" in page
+    assert "(at most 30)" in page and 'data-testid="every-supplier" checked' in page
+    refused = buyer_client.post(reverse("previews:preview-create"), preview_post(address))
+    assert "Tick this box to preview every line of the cart." in refused.content.decode()
+    assert not PreviewRun.objects.exists()
+    response = buyer_client.post(
+        reverse("previews:preview-create"), preview_post(address, every_supplier="on")
+    )
+    assert response.status_code == 302
+    run = PreviewRun.objects.get(owner=buyer)
+    assert sum(len(s.requested_lines) for s in run.suppliers.all()) == 10_000
