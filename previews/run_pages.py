@@ -121,15 +121,16 @@ def supplier_part(request, run: PreviewRun, position: int, *, lines_only: bool) 
     part = f"supplier-{position}-{'lines' if lines_only else 'section'}"
     key = _key(request, run, part) if run.is_finished else None
     cached = _get(key) if key else None
-    if cached is not None:
-        title, _separator, html = cached.partition(b"\0")
-        return Part(html, title=title.decode())
+    if cached is not None:  # the name's length in 8 digits, the name, the HTML
+        size = int(cached[:8])
+        return Part(cached[8 + size :], title=cached[8 : 8 + size].decode())
     preview = selectors.run_supplier_with_results(run=run, position=position)
     view = supplier_view(preview)
     context = {"run": run, "supplier": view, "collapsed": False}
     html = render_to_string(LINES_TEMPLATE if lines_only else SUPPLIER_TEMPLATE, context).encode()
-    if key:  # a supplier's name holds no NUL (validators), so it can lead the value
-        _set(key, view.name.encode() + b"\0" + html)
+    if key:
+        name = view.name.encode()
+        _set(key, b"%08d" % len(name) + name + html)
     return Part(html, title=view.name)
 
 

@@ -243,6 +243,18 @@ def iter_supplier_views(run: PreviewRun, *, at_once: int = EXPORT_SUPPLIERS_AT_O
         )
         for preview in suppliers:
             yield supplier_view(preview)
+            _forget_results(preview)
+
+
+def _forget_results(preview: SupplierPreview) -> None:
+    """Drop what a supplier's prefetch cached on its objects: a record and its lines, a
+    line and its promotions point at each other, and such cycles would wait for the
+    garbage collector, so an export's memory would grow with the run after all."""
+    for record in preview.records.all():
+        for line in record.lines.all():
+            line._prefetched_objects_cache.clear()
+        record._prefetched_objects_cache.clear()
+    preview._prefetched_objects_cache.clear()
 
 
 def run_with_results(*, owner: AbstractBaseUser, pk: int) -> PreviewRun:
