@@ -393,7 +393,7 @@ class PreviewForm(OwnedFormMixin, forms.Form):
             )
             self.fields["suppliers"].queryset = suppliers
             self.fields["suppliers"].initial = [supplier.pk for supplier in suppliers]
-        self.supplier_count = 0 if self.lists_lines else self.fields["suppliers"].queryset.count()
+        self.supplier_count = 0 if self.lists_lines else len(self.fields["suppliers"].queryset)
         self.max_listed_suppliers = (
             settings.DATA_UPLOAD_MAX_NUMBER_FIELDS - PREVIEW_FORM_OTHER_FIELDS
         )
