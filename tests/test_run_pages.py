@@ -173,6 +173,22 @@ def test_a_finished_run_page_is_rendered_once_then_served_from_the_cache(
     assert tokens[0] != tokens[1]
 
 
+def test_the_default_file_cache_serves_the_same_parts(
+    buyer_client, buyer, make_address, settings, tmp_path
+):
+    """The default cache is files (shared by a machine's processes), stored uncompressed."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                                   "LOCATION": str(tmp_path / "cache")}}  # fmt: skip
+    run = finished_run(buyer, make_address(buyer), suppliers=2, lines=2)
+    url = reverse("previews:run-detail", args=[run.pk])
+    first = buyer_client.get(url)
+    again, sql = get(buyer_client, url)
+    assert not reads_results(sql) and breakdown_html(again) == breakdown_html(first)
+    assert list((tmp_path / "cache").iterdir())
+    export = reverse("previews:run-csv", args=[run.pk])
+    assert buyer_client.get(export).getvalue() == buyer_client.get(export).getvalue()
+
+
 def test_the_cache_keeps_one_page_per_language(buyer_client, buyer, make_address):
     run = finished_run(buyer, make_address(buyer), suppliers=2, lines=1)
     url = reverse("previews:run-detail", args=[run.pk])
