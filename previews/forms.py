@@ -29,6 +29,10 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 # Above this many cart lines the preview form offers whole suppliers, not every line:
 # thousands of checkboxes neither render quickly nor fit Django's field limit when posted.
 PREVIEW_FORM_MAX_LISTED_LINES = 500
+# Fields of the preview forms besides the supplier checkboxes (token, address(es), flow…):
+# with more suppliers than DATA_UPLOAD_MAX_NUMBER_FIELDS leaves room for, one box stands
+# for all of them, as a form with a box each could not be sent.
+PREVIEW_FORM_OTHER_FIELDS = 10
 
 
 def forbid_control_characters(form) -> None:
@@ -360,6 +364,9 @@ class PreviewForm(OwnedFormMixin, forms.Form):
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
+    every_supplier = forms.BooleanField(
+        label=_("Preview every line of every supplier"), required=False, initial=True
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -386,10 +393,27 @@ class PreviewForm(OwnedFormMixin, forms.Form):
             )
             self.fields["suppliers"].queryset = suppliers
             self.fields["suppliers"].initial = [supplier.pk for supplier in suppliers]
+        self.supplier_count = 0 if self.lists_lines else len(self.fields["suppliers"].queryset)
+        self.max_listed_suppliers = (
+            settings.DATA_UPLOAD_MAX_NUMBER_FIELDS - PREVIEW_FORM_OTHER_FIELDS
+        )
+        self.lists_suppliers = self.supplier_count <= self.max_listed_suppliers
+        if self.lists_lines or self.lists_suppliers:
+            del self.fields["every_supplier"]
         self.fields["submission_token"].initial = uuid.uuid4()
 
     def clean(self):
         cleaned = super().clean()
+        if not self.lists_lines and not self.lists_suppliers:
+            if not cleaned.get("every_supplier"):
+                self.add_error(
+                    "every_supplier", _("Tick this box to preview every line of the cart.")
+                )
+            else:
+                cleaned["lines"] = CartLine.objects.filter(owner=self.owner).order_by(
+                    "supplier__name", "offer_id", "pk"
+                )
+            return cleaned
         if not self.lists_lines and "suppliers" in cleaned:
             chosen = cleaned["suppliers"]
             if not chosen:
@@ -425,7 +449,10 @@ class PreviewForm(OwnedFormMixin, forms.Form):
         return sorted(by_supplier.items())
 
     def supplier_choices(self):
-        """The supplier checkboxes of a big cart, each with its counts, for the template."""
+        """The supplier checkboxes of a big cart, each with its counts, for the template
+        (none when there are too many suppliers for one form: `lists_suppliers`)."""
+        if not self.lists_suppliers:
+            return []
         suppliers = {str(s.pk): s for s in self.fields["suppliers"].queryset}
         return [(box, suppliers[str(box.data["value"])]) for box in self["suppliers"]]
 

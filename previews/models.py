@@ -294,6 +294,33 @@ class PreviewRun(models.Model):
         return self.status == self.Status.DONE and timezone.now() - self.quoted_at > limit
 
 
+class RunSummary(models.Model):
+    """What the runs list shows of a finished run, stored once when it finishes
+    (summaries.py): a finished run never changes, so `/runs/` reads this row instead of
+    adding up every supplier's orders, and costs the same whatever the runs' size."""
+
+    run = models.OneToOneField(
+        PreviewRun,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="summary",
+        verbose_name=_("run"),
+    )
+    supplier_count = models.PositiveIntegerField(_("suppliers"))
+    orderable_count = models.PositiveIntegerField(_("suppliers that can be ordered"))
+    # The run page's grand total: the totals of the suppliers that can be ordered.
+    grand_total_fen = models.BigIntegerField(_("grand total (fen)"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("run summary")
+        verbose_name_plural = _("run summaries")
+        ordering = ["run", "pk"]
+
+    def __str__(self):
+        return f"#{self.run_id}: {self.grand_total_fen} fen"
+
+
 class SupplierPreviewQuerySet(models.QuerySet):
     def orderable(self) -> models.QuerySet:
         """In SQL, the suppliers `SupplierPreview.can_be_ordered` accepts (the same rule)."""

@@ -14,18 +14,15 @@ from typing import TYPE_CHECKING
 from django.core.paginator import Page, Paginator
 from django.db.models import (
     Count,
-    OuterRef,
     Prefetch,
     QuerySet,
-    Subquery,
     Sum,
 )
-from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from . import failures, gateway
-from .breakdown import RunBreakdown, SupplierView, build_breakdown
+from . import failures, gateway, summaries
+from .breakdown import RunBreakdown, SupplierView, build_breakdown, supplier_view
 from .cart_advice import CartAdvice, cart_warnings
 from .comparison import RunComparison, compare
 from .models import (
@@ -183,33 +180,81 @@ def runs_with_results(runs: QuerySet[PreviewRun]) -> QuerySet[PreviewRun]:
     )  # fmt: skip
 
 
-def with_grand_totals(runs: QuerySet[PreviewRun]) -> QuerySet[PreviewRun]:
-    """Annotate `grand_total_fen`: in SQL, the grand total a breakdown gives, i.e. the
-    totals of the suppliers that can be ordered (`SupplierPreview.objects.orderable()`,
-    the SQL twin of `SupplierPreview.can_be_ordered`). For lists, where building every
-    breakdown would cost."""
-    orderable = (
-        PreviewRecord.objects.filter(
-            supplier_preview__run=OuterRef("pk"),
-            supplier_preview__in=SupplierPreview.objects.orderable(),
-        )
-        .order_by()
-        .values("supplier_preview__run")
-        .annotate(total=Sum("sum_payment_fen"))
-        .values("total")
-    )
-    return runs.annotate(grand_total_fen=Coalesce(Subquery(orderable), 0))
-
-
 def runs_page(*, owner: AbstractBaseUser, page_number: str | int | None) -> Page:
-    """One page of the buyer's runs, newest first, each with `supplier_count` and
-    `grand_total_fen`."""
-    runs = with_grand_totals(
+    """One page of the buyer's runs, newest first, each with `supplier_count`,
+    `orderable_count` and `grand_total_fen` (None while it works): read from the summary
+    stored when a run finishes (summaries.py), so the page costs the same few queries
+    whatever the size of the runs it lists."""
+    runs = (
         PreviewRun.objects.filter(owner=owner)
-        .annotate(supplier_count=Count("suppliers"))
+        .select_related("summary")
         .order_by("-created_at", "-pk")
     )
-    return Paginator(runs, RUNS_PER_PAGE).get_page(page_number)
+    page = Paginator(runs, RUNS_PER_PAGE).get_page(page_number)
+    page.object_list = list(page.object_list)
+    summaries.attach_summaries(page.object_list)
+    return page
+
+
+def _suppliers_with_results(suppliers: QuerySet[SupplierPreview]) -> QuerySet[SupplierPreview]:
+    """Suppliers with everything their part of a breakdown reads (as `runs_with_results`)."""
+    line_promotions = PreviewPromotion.objects.order_by("pk")
+    return suppliers.prefetch_related(
+        Prefetch(
+            "records",
+            queryset=PreviewRecord.objects.order_by("index").prefetch_related(
+                Prefetch("promotions", queryset=line_promotions.filter(line__isnull=True),
+                         to_attr="shop_promotions"),
+            ),
+        ),
+        Prefetch(
+            "records__lines",
+            queryset=PreviewLine.objects.order_by("index").prefetch_related(
+                Prefetch("promotions", queryset=line_promotions)
+            ),
+        ),
+    )  # fmt: skip
+
+
+def run_supplier_with_results(*, run: PreviewRun, position: int) -> SupplierPreview:
+    """The supplier at `position` of a run (one the caller owns), with its results; 404
+    when there is none."""
+    suppliers = _suppliers_with_results(SupplierPreview.objects.filter(run=run, position=position))
+    supplier = suppliers.first()
+    if supplier is None:
+        raise Http404
+    return supplier
+
+
+# Suppliers an export reads at once: its memory stays bounded whatever the run's size.
+EXPORT_SUPPLIERS_AT_ONCE = 20
+
+
+def iter_supplier_views(run: PreviewRun, *, at_once: int = EXPORT_SUPPLIERS_AT_ONCE):
+    """The suppliers of a breakdown (`build_breakdown(run).suppliers`, in order), read
+    `at_once` at a time: for exports, whose memory must not grow with the run."""
+    ids = list(
+        SupplierPreview.objects.filter(run=run).order_by("position").values_list("pk", flat=True)
+    )
+    for start in range(0, len(ids), at_once):
+        chunk = ids[start : start + at_once]
+        suppliers = _suppliers_with_results(
+            SupplierPreview.objects.filter(pk__in=chunk).order_by("position")
+        )
+        for preview in suppliers:
+            yield supplier_view(preview)
+            _forget_results(preview)
+
+
+def _forget_results(preview: SupplierPreview) -> None:
+    """Drop what a supplier's prefetch cached on its objects: a record and its lines, a
+    line and its promotions point at each other, and such cycles would wait for the
+    garbage collector, so an export's memory would grow with the run after all."""
+    for record in preview.records.all():
+        for line in record.lines.all():
+            line._prefetched_objects_cache.clear()
+        record._prefetched_objects_cache.clear()
+    preview._prefetched_objects_cache.clear()
 
 
 def run_with_results(*, owner: AbstractBaseUser, pk: int) -> PreviewRun:

@@ -30,6 +30,7 @@ urlpatterns = [
     path("runs/", views.run_list, name="run-list"),
     path("runs/<int:pk>/", views.run_detail, name="run-detail"),
     path("runs/<int:pk>/status/", views.run_status, name="run-status"),
+    path("runs/<int:pk>/suppliers/<int:position>/", views.run_supplier, name="run-supplier"),
     path("runs/<int:pk>/rerun/", views.run_rerun, name="run-rerun"),
     path("runs/<int:pk>/dispatch/", views.run_dispatch, name="run-dispatch"),
     path("runs/<int:pk>/compare/", views.run_compare, name="run-compare"),

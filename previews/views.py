@@ -9,15 +9,15 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from . import cart, exports, failures, lookups, regions, runs, selectors
-from .breakdown import build_breakdown, supplier_badge
+from . import cart, failures, lookups, regions, run_pages, runs, selectors
+from .breakdown import supplier_badge
 from .forms import (
     AddressComparisonForm,
     CartImportForm,
@@ -306,16 +306,37 @@ def run_list(request):
 
 
 def run_detail(request, pk):
-    run = selectors.run_with_results(owner=request.user, pk=pk)
-    return render(
+    run = selectors.owned_run(owner=request.user, pk=pk)
+    # The live parts (header, progress, ordering) are rendered here; the breakdown of a
+    # finished run comes from the cache (run_pages.py).
+    breakdown = run_pages.breakdown_part(request, run)
+    return run_pages.render_with_parts(
         request,
         "previews/run_detail.html",
         {
             "run": run,
-            "breakdown": build_breakdown(run),
+            "breakdown": breakdown.breakdown,
             "rerun_token": uuid.uuid4(),
             "run_failure": failures.run_failure(run.failure_kind),
         },
+        {"breakdown_html": breakdown},
+    )
+
+
+def run_supplier(request, pk, position):
+    """One supplier of a run: its own page (the "show its lines" link without
+    JavaScript), or with `?part=lines` only its lines, which the run page's script puts
+    in place."""
+    run = selectors.owned_run(owner=request.user, pk=pk)
+    lines_only = request.GET.get("part") == "lines"
+    part = run_pages.supplier_part(request, run, position, lines_only=lines_only)
+    if lines_only:
+        return HttpResponse(part.html)
+    return run_pages.render_with_parts(
+        request,
+        "previews/run_supplier.html",
+        {"run": run, "supplier_name": part.title},
+        {"supplier_html": part},
     )
 
 
@@ -365,16 +386,17 @@ def run_dispatch(request, pk):
 
 
 def run_export(request, pk, file_format):
-    run = selectors.run_with_results(owner=request.user, pk=pk)
-    rows = exports.export_rows(build_breakdown(run))
-    name = f"preview-run-{run.pk}"
-    if file_format == "xlsx":
-        content = exports.to_xlsx(rows, title=name)
-        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    else:
-        content, content_type = exports.to_csv(rows), "text/csv; charset=utf-8"
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{name}.{file_format}"'
+    """The run as CSV or XLSX, streamed as it is written (or from the cache: run_pages)."""
+    run = selectors.owned_run(owner=request.user, pk=pk)
+    content_type = (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        if file_format == "xlsx"
+        else "text/csv; charset=utf-8"
+    )
+    response = StreamingHttpResponse(
+        run_pages.export_file(request, run, file_format), content_type=content_type
+    )
+    response["Content-Disposition"] = f'attachment; filename="preview-run-{run.pk}.{file_format}"'
     return response
 
 

@@ -10,10 +10,12 @@ from .environment import (
     env,
     read_bool,
     read_broker_url,
+    read_cache,
     read_choice,
     read_database,
     read_http_url,
     read_list,
+    read_non_negative_int,
     read_positive_float,
     read_positive_int,
     read_secret,
@@ -118,7 +120,12 @@ TEMPLATES = [
 DATABASES = {
     "default": read_database("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
+# The worker and management commands open a connection when they need one and close it
+# (previews/execution.py); the web processes keep theirs for WEB_CONN_MAX_AGE seconds
+# (DJANGO_CONN_MAX_AGE; procurement/wsgi.py applies it), checked before each reuse.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+WEB_CONN_MAX_AGE = read_non_negative_int("DJANGO_CONN_MAX_AGE", 60)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so the test suite's worker process sees the test database.
@@ -268,6 +275,13 @@ PREVIEW_QUOTE_MAX_AGE_HOURS = read_positive_float("PREVIEW_QUOTE_MAX_AGE_HOURS",
 # buyer without asking the gateway; a batch looks up this many offers at once.
 PRODUCT_LOOKUP_MAX_AGE_SECONDS = read_positive_int("PRODUCT_LOOKUP_MAX_AGE_SECONDS", 300)
 PRODUCT_LOOKUP_MAX_PARALLEL_CALLS = read_positive_int("PRODUCT_LOOKUP_MAX_PARALLEL_CALLS", 10)
+
+# A finished run never changes: its page's breakdown, its per-supplier lines and its
+# exports are rendered once per language and kept in this cache (previews/run_pages.py)
+# for RUN_PAGE_CACHE_SECONDS. Default: files under var/cache, shared by the processes of
+# one machine; DJANGO_CACHE_URL=redis://HOST:6379/2 shares it between machines.
+CACHES = {"default": read_cache("DJANGO_CACHE_URL", str(VAR_DIR / "cache"))}
+RUN_PAGE_CACHE_SECONDS = read_positive_int("RUN_PAGE_CACHE_SECONDS", 7 * 24 * 3600)
 
 # Bad input: how much one request and one cart import may carry (README, .env.example).
 # Django refuses a form body over DATA_UPLOAD_MAX_MEMORY_SIZE (a pasted list travels in

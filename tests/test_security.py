@@ -84,7 +84,7 @@ def victim_objects(buyer, stocked_cart, monkeypatch):
 # URL parameters that name no buyer's object: the administrative-division tree is public.
 NOT_OWNED = {"region-children": "33"}
 # Further URL parameters, beside the owned object's id.
-MORE_PARAMS = {"lookup-add": {"offer_id": 612345000701}}
+MORE_PARAMS = {"lookup-add": {"offer_id": 612345000701}, "run-supplier": {"position": 0}}
 
 
 def object_kind(name: str) -> str:
