@@ -130,3 +130,23 @@ def read_broker_url(name: str, default: str) -> str:
             "leave it unset for the embedded broker, or use redis://HOST:PORT/DB."
         )
     return value
+
+
+def read_optional_bool(name: str) -> bool | None:
+    """A boolean as `read_bool`, or None when unset (the default is decided elsewhere)."""
+    value = _raw(name)
+    if value is None or value == "":
+        return None
+    return read_bool(name, default=False)
+
+
+def read_fen(name: str, default: int | None) -> int | None:
+    """An amount in whole fen, 0 or more; unset is `default` (None: no amount)."""
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    if not value.isascii() or not value.isdigit():
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number of fen, 0 or more (got {value!r}); ¥1.00 is 100."
+        )
+    return int(value)
