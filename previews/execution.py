@@ -44,6 +44,8 @@ def gateway_config() -> gateway.GatewayConfig:
         product_auth=settings.DAJI_PRODUCT_AUTH,
         max_attempts=settings.DAJI_MAX_ATTEMPTS,
         retry_budget=settings.DAJI_RETRY_BUDGET,
+        isv_biz_type=settings.DAJI_ISV_BIZ_TYPE,
+        buyer_order_list_path=settings.DAJI_BUYER_ORDER_LIST_PATH,
     )
 
 
