@@ -798,8 +798,8 @@ def _store_detail(order: PlacedOrder, detail: gateway.OrderDetail) -> list[str]:
     """Copy order detail onto `order` (not saved); returns what changed that matters."""
     changes = []
     total = _exact_fen(detail.total_amount)
-    if detail.status and detail.status != order.status:
-        changes.append(f"status {order.status or '-'} → {detail.status}")
+    if order.status and detail.status and detail.status != order.status:
+        changes.append(f"status {order.status} → {detail.status}")
     if total is not None and order.total_fen is not None and total != order.total_fen:
         changes.append(f"total {format_fen(order.total_fen)} → {format_fen(total)}")
     order.status = shorten_for_column(detail.status, 40)
