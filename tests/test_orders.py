@@ -499,3 +499,47 @@ def test_a_paid_order_cannot_be_cancelled(buyer, approver, sandbox):
     assert placed.status == "waitsellersend" and not placed.is_unpaid
     with pytest.raises(orders.OrderingRefused, match="waiting for payment"):
         orders.cancel_order(placed_order=placed, person=buyer, reason="other")
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def test_the_audit_trail_exports_as_safe_csv(buyer, approver, sandbox):
+    run = previewed_run(buyer, sandbox, {"=cmd|' /C calc'!A0": [(offer(970), 2)]})
+    order_request = request_all(run, buyer, comment='=HYPERLINK("http://x.test")')
+    orders.approve_request(order_request=order_request, approver=approver, comment="+1")
+    place(order_request, sandbox)
+    from previews.exports import order_audit_csv
+
+    events = OrderAuditEvent.objects.filter(request=order_request).select_related(
+        "actor", "supplier_order", "attempt", "placed_order"
+    )
+    text = order_audit_csv(events).decode("utf-8-sig")
+    lines = text.splitlines()
+    assert lines[0].startswith('"When","Who","Action"')
+    assert len(lines) == 1 + 4
+    assert '"\'=HYPERLINK(""http://x.test"")"' in lines[1]  # requested, the buyer's comment
+    assert '"\'+1"' in lines[2]  # approved, the approver's comment
+    assert "\"'=cmd|' /C calc'!A0\"" in lines[4]  # the supplier's name on the placed step
+    placed = PlacedOrder.objects.get()
+    assert f'"{placed.order_id}"' in lines[4] and '"(worker)"' in lines[4]
+
+
+def test_the_admin_shows_the_ordering_records_read_only(admin_client, buyer, approver, sandbox):
+    run = previewed_run(buyer, sandbox, {"A": [(offer(970), 2)]})
+    order_request = approved(run, buyer, approver)
+    place(order_request, sandbox)
+    attempt = OrderAttempt.objects.get()
+    placed = PlacedOrder.objects.get()
+    for name, pk in [
+        ("orderrequest", order_request.pk), ("supplierorder", attempt.supplier_order_id),
+        ("orderattempt", attempt.pk), ("placedorder", placed.pk),
+        ("orderauditevent", OrderAuditEvent.objects.first().pk),
+    ]:  # fmt: skip
+        assert admin_client.get(f"/admin/previews/{name}/").status_code == 200, name
+        page = admin_client.get(f"/admin/previews/{name}/{pk}/change/")
+        assert page.status_code == 200, name
+        assert b'name="_save"' not in page.content, name
+        assert admin_client.get(f"/admin/previews/{name}/add/").status_code == 403, name
+        assert admin_client.get(f"/admin/previews/{name}/{pk}/delete/").status_code == 403, name
+    assert placed.order_id.encode() in admin_client.get("/admin/previews/placedorder/").content
