@@ -779,6 +779,34 @@ def _refresh_quietly(orders: Sequence[PlacedOrder], config: gateway.GatewayConfi
         logger.exception("could not read the status of new orders")
 
 
+def describe_state(part: SupplierOrder) -> str:
+    """Why a part is where it is, in the reader's language (empty when its state label
+    says it all): the price change awaiting approval, the lost answer, 1688's refusal.
+    `state_reason` keeps the same in English for the admin and the logs."""
+    if part.state == Part.REPRICED and part.price_difference_fen is not None:
+        difference = part.price_difference_fen
+        return str(failures.ORDER_REPRICED) % {
+            "approved": format_fen(part.approved_total_fen),
+            "now": format_fen(part.repriced_total_fen),
+            "difference": ("+" if difference > 0 else "") + format_fen(difference),
+        }
+    attempt = part.attempts.order_by("-pk").first()
+    if part.state == Part.OUTCOME_UNKNOWN and attempt is not None:
+        if attempt.error_kind == failures.WORKER_LOST:
+            return str(failures.ORDER_WORKER_LOST)
+        kind = failures.ORDER_CALL_FAILURES.get(attempt.error_kind)
+        return str(failures.ORDER_OUTCOME_UNKNOWN) % {"reason": str(kind or attempt.error_kind)}
+    if part.state == Part.REFUSED and attempt is not None:
+        detail = failures.upstream_detail(
+            code=attempt.error_code, http_status=attempt.http_status,
+            message=attempt.upstream_message,
+        )  # fmt: skip
+        return str(failures.ORDER_REFUSED) % {"reason": detail}
+    if part.state == Part.NOT_PLACED:
+        return part.state_reason
+    return ""
+
+
 # --------------------------------------------------------------------------- resolving
 
 
@@ -1226,6 +1254,7 @@ __all__ = [
     "approve_request",
     "can_approve",
     "cancel_order",
+    "describe_state",
     "dispatch_placing",
     "gateway_is_sandbox",
     "mark_attempt_not_placed",
