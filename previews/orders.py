@@ -160,7 +160,7 @@ def orderable_suppliers(*, run: PreviewRun) -> list[SupplierPreview]:
     """The suppliers of `run` that can be requested: they can be ordered (the one rule,
     `SupplierPreview.can_be_ordered`) and no live request already orders them."""
     live = SupplierOrder.objects.filter(supplier_preview__run=run).exclude(
-        state__in=[Part.REJECTED, Part.REFUSED, Part.NOT_PLACED]
+        state__in=[Part.REJECTED, Part.WITHDRAWN, Part.REFUSED, Part.NOT_PLACED]
     )
     taken = set(live.values_list("supplier_preview_id", flat=True))
     suppliers = run.suppliers.prefetch_related("records").order_by("position")
@@ -374,7 +374,9 @@ def _settle(request_id: int) -> str:
             Part.PLACED, Part.PARTLY_PLACED, Part.REFUSED, Part.OUTCOME_UNKNOWN, Part.NOT_PLACED,
         }  # fmt: skip
         state = OrderRequest.State.PLACING if placing_started else OrderRequest.State.APPROVED
-    elif states and states <= {Part.REJECTED}:
+    elif states and states <= {Part.WITHDRAWN}:
+        state = OrderRequest.State.WITHDRAWN
+    elif states and states <= {Part.REJECTED, Part.WITHDRAWN}:
         state = OrderRequest.State.REJECTED
     else:
         state = OrderRequest.State.FINISHED
@@ -463,6 +465,31 @@ def reject_request(
     return locked
 
 
+def withdraw_request(
+    *, order_request: OrderRequest, person: AbstractBaseUser, comment: str = ""
+) -> OrderRequest:
+    """The buyer who requested it takes back what still awaits approval (the preview is
+    free to be requested again). Refused for anyone else or when nothing awaits."""
+    with transaction.atomic():
+        locked = OrderRequest.objects.select_for_update().get(pk=order_request.pk)
+        if locked.requested_by_id != person.pk:
+            raise OrderingRefused(failures.ORDER_NOT_YOURS)
+        parts = list(locked.supplier_orders.select_for_update().filter(state__in=AWAITING_STATES))
+        if not parts:
+            raise OrderingRefused(failures.ORDER_NOTHING_AWAITING)
+        total = _awaiting_total(locked)
+        SupplierOrder.objects.filter(pk__in=[p.pk for p in parts]).update(
+            state=Part.WITHDRAWN, updated_at=timezone.now()
+        )
+        _audit(
+            Action.WITHDRAWN, request=locked, actor=person, total_fen=total,
+            comment=comment.strip(),
+        )  # fmt: skip
+        _settle(locked.pk)
+    locked.refresh_from_db()
+    return locked
+
+
 # --------------------------------------------------------------------------- placing
 
 
@@ -470,8 +497,10 @@ def dispatch_placing(*, request_id: int) -> bool:
     """Send the placing task of an approved request once (claimed send, dispatch.py).
     False only when the broker is away; the recovery sends it later."""
     return send_once(
+        # Any request with a part approved and not yet placed (another part of it may be
+        # back awaiting approval after a price change).
         waiting=OrderRequest.objects.filter(
-            state__in=[OrderRequest.State.APPROVED, OrderRequest.State.PLACING]
+            pk__in=SupplierOrder.objects.filter(state=Part.APPROVED).values("request_id")
         ),
         job_id=request_id,
         task=PLACE_TASK,
@@ -1270,4 +1299,5 @@ __all__ = [
     "request_ordering",
     "requests_awaiting",
     "resolve_attempt",
+    "withdraw_request",
 ]

@@ -543,3 +543,20 @@ def test_the_admin_shows_the_ordering_records_read_only(admin_client, buyer, app
         assert admin_client.get(f"/admin/previews/{name}/add/").status_code == 403, name
         assert admin_client.get(f"/admin/previews/{name}/{pk}/delete/").status_code == 403, name
     assert placed.order_id.encode() in admin_client.get("/admin/previews/placedorder/").content
+
+
+def test_the_buyer_withdraws_what_awaits_approval(buyer, approver, other_buyer, sandbox):
+    run = previewed_run(buyer, sandbox, {"A": [(offer(970), 2)]})
+    order_request = request_all(run, buyer)
+    with pytest.raises(orders.OrderingRefused):
+        orders.withdraw_request(order_request=order_request, person=other_buyer)
+    with pytest.raises(orders.OrderingRefused):
+        orders.withdraw_request(order_request=order_request, person=approver)
+    orders.withdraw_request(order_request=order_request, person=buyer, comment="wrong lines")
+    order_request.refresh_from_db()
+    assert order_request.state == "withdrawn"
+    with pytest.raises(orders.OrderingRefused, match="decided already"):
+        orders.approve_request(order_request=order_request, approver=approver)
+    assert actions(order_request) == ["requested", "withdrawn"]
+    assert list(orders.requests_awaiting(user=approver)) == []
+    request_all(run, buyer)  # the preview is free again
