@@ -1168,6 +1168,14 @@ def cancel_order(
     return order
 
 
+def audit_csv(events) -> bytes:
+    """The order audit trail as CSV (`exports.order_audit_csv`: UTF-8 with BOM, every
+    text cell spreadsheet-safe). `events`: OrderAuditEvents the reader may see."""
+    from .exports import order_audit_csv
+
+    return order_audit_csv(events)
+
+
 # --------------------------------------------------------------------------- recovering
 
 
@@ -1281,6 +1289,7 @@ __all__ = [
     "PaymentLink",
     "SupplierOrder",
     "approve_request",
+    "audit_csv",
     "can_approve",
     "cancel_order",
     "describe_state",
