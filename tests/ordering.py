@@ -69,8 +69,15 @@ def cart(owner, suppliers: dict[str, list[tuple[int, int]]]) -> list[CartLine]:
     return lines
 
 
-def previewed_run(owner, url: str, suppliers: dict[str, list[tuple[int, int]]]) -> PreviewRun:
-    """A run of these lines, previewed in this process against the sandbox at `url`."""
+def previewed_run(
+    owner,
+    url: str,
+    suppliers: dict[str, list[tuple[int, int]]],
+    *,
+    gateway_config: gateway.GatewayConfig | None = None,
+) -> PreviewRun:
+    """A run of these lines, previewed in this process against the sandbox at `url`
+    (with `gateway_config` when given: a keyed sandbox)."""
     run, _created = runs.start_preview(
         owner=owner,
         address=address_of(owner),
@@ -81,6 +88,7 @@ def previewed_run(owner, url: str, suppliers: dict[str, list[tuple[int, int]]]) 
     # As execution.execute_run, in this thread (its pool's threads would need their own
     # database connections, which a test transaction on SQLite locks out).
     address = execution.address_param(run.address_snapshot)
+    gateway_config = gateway_config or config(url)
     for supplier in run.suppliers.all():
         cargo = [
             gateway.Cargo(
@@ -89,7 +97,7 @@ def previewed_run(owner, url: str, suppliers: dict[str, list[tuple[int, int]]]) 
             for line in supplier.requested_lines
         ]
         try:
-            answer = gateway.preview_order(config(url), address=address, cargo=cargo, flow="")
+            answer = gateway.preview_order(gateway_config, address=address, cargo=cargo, flow="")
         except gateway.GatewayError as error:
             execution.record_failure(supplier_preview_id=supplier.pk, error=error)
         else:

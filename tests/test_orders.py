@@ -561,3 +561,34 @@ def test_the_buyer_withdraws_what_awaits_approval(buyer, approver, other_buyer, 
     assert actions(order_request) == ["requested", "withdrawn"]
     assert list(orders.requests_awaiting(user=approver)) == []
     request_all(run, buyer)  # the preview is free again
+
+
+def test_no_credential_is_stored_anywhere_along_the_path(buyer, approver, settings):
+    """Keyed and signed sandbox; a normal order, a refused one and a lost answer: no
+    stored body, reason, message or audit comment holds the key or the secret."""
+    key, secret = "ord-key-Qx81", 'ord-secret-/%"Zz'
+    with sandbox_process("--app-key", key, "--app-secret", secret, "--cancel-too-fast", "0") as url:
+        settings.DAJI_API_URL = url
+        cfg = config(url, app_key=key, app_secret=secret)
+        run = previewed_run(
+            buyer, url,
+            {"A": [(offer(970), 2)], "B": [(offer(974, 656), 1)], "C": [(offer(973, 657), 1)]},
+            gateway_config=cfg,
+        )  # fmt: skip
+        order_request = approved(run, buyer, approver)
+        assert orders.place_request(request_id=order_request.pk, config=cfg) == {
+            "placed": 1, "refused": 1, "outcome_unknown": 1,
+        }  # fmt: skip
+        unknown = OrderAttempt.objects.get(state="outcome_unknown")
+        orders.resolve_attempt(attempt_id=unknown.pk, config=cfg)
+        placed = list(PlacedOrder.objects.all())
+        orders.refresh_orders(orders=placed, actor=buyer, config=cfg)
+        orders.payment_links(orders=placed, actor=buyer, config=cfg)
+        orders.cancel_order(placed_order=placed[0], person=buyer, reason="other", config=cfg)
+        assert len(sandbox_orders(url)) == 2
+    stored = []
+    for model in (OrderAttempt, PlacedOrder, OrderAuditEvent, SupplierOrder, OrderRequest):
+        for row in model.objects.values():
+            stored += [str(value) for value in row.values()]
+    assert stored and any("AddressId invalid" in text for text in stored)
+    assert not [text for text in stored if key in text or secret in text]
