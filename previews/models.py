@@ -607,6 +607,7 @@ class OrderRequest(models.Model):
         AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
         APPROVED = "approved", _("Approved")
         REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
         PLACING = "placing", _("Placing")
         FINISHED = "finished", _("Finished")
 
@@ -671,6 +672,7 @@ class SupplierOrder(models.Model):
         REPRICED = "repriced", _("Price changed: awaiting approval again")
         APPROVED = "approved", _("Approved, waiting to be placed")
         REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
         SENDING = "sending", _("Being placed")
         PLACED = "placed", _("Placed")
         PARTLY_PLACED = "partly_placed", _("Placed, some lines failed")
@@ -732,7 +734,7 @@ class SupplierOrder(models.Model):
             # What a preview quoted is ordered by one live request at a time.
             models.UniqueConstraint(
                 fields=["supplier_preview", "part"],
-                condition=~Q(state__in=["rejected", "refused", "not_placed"]),
+                condition=~Q(state__in=["rejected", "withdrawn", "refused", "not_placed"]),
                 name="one_live_supplier_order_per_preview_part",
             ),
         ]
@@ -901,6 +903,7 @@ class OrderAuditEvent(models.Model):
         REQUESTED = "requested", _("Requested")
         APPROVED = "approved", _("Approved")
         REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
         REPRICED = "repriced", _("Price changed before placing")
         SENT = "sent", _("Sent to 1688")
         PLACED = "placed", _("Placed")

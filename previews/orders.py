@@ -160,7 +160,7 @@ def orderable_suppliers(*, run: PreviewRun) -> list[SupplierPreview]:
     """The suppliers of `run` that can be requested: they can be ordered (the one rule,
     `SupplierPreview.can_be_ordered`) and no live request already orders them."""
     live = SupplierOrder.objects.filter(supplier_preview__run=run).exclude(
-        state__in=[Part.REJECTED, Part.REFUSED, Part.NOT_PLACED]
+        state__in=[Part.REJECTED, Part.WITHDRAWN, Part.REFUSED, Part.NOT_PLACED]
     )
     taken = set(live.values_list("supplier_preview_id", flat=True))
     suppliers = run.suppliers.prefetch_related("records").order_by("position")
@@ -374,7 +374,9 @@ def _settle(request_id: int) -> str:
             Part.PLACED, Part.PARTLY_PLACED, Part.REFUSED, Part.OUTCOME_UNKNOWN, Part.NOT_PLACED,
         }  # fmt: skip
         state = OrderRequest.State.PLACING if placing_started else OrderRequest.State.APPROVED
-    elif states and states <= {Part.REJECTED}:
+    elif states and states <= {Part.WITHDRAWN}:
+        state = OrderRequest.State.WITHDRAWN
+    elif states and states <= {Part.REJECTED, Part.WITHDRAWN}:
         state = OrderRequest.State.REJECTED
     else:
         state = OrderRequest.State.FINISHED
@@ -463,6 +465,31 @@ def reject_request(
     return locked
 
 
+def withdraw_request(
+    *, order_request: OrderRequest, person: AbstractBaseUser, comment: str = ""
+) -> OrderRequest:
+    """The buyer who requested it takes back what still awaits approval (the preview is
+    free to be requested again). Refused for anyone else or when nothing awaits."""
+    with transaction.atomic():
+        locked = OrderRequest.objects.select_for_update().get(pk=order_request.pk)
+        if locked.requested_by_id != person.pk:
+            raise OrderingRefused(failures.ORDER_NOT_YOURS)
+        parts = list(locked.supplier_orders.select_for_update().filter(state__in=AWAITING_STATES))
+        if not parts:
+            raise OrderingRefused(failures.ORDER_NOTHING_AWAITING)
+        total = _awaiting_total(locked)
+        SupplierOrder.objects.filter(pk__in=[p.pk for p in parts]).update(
+            state=Part.WITHDRAWN, updated_at=timezone.now()
+        )
+        _audit(
+            Action.WITHDRAWN, request=locked, actor=person, total_fen=total,
+            comment=comment.strip(),
+        )  # fmt: skip
+        _settle(locked.pk)
+    locked.refresh_from_db()
+    return locked
+
+
 # --------------------------------------------------------------------------- placing
 
 
@@ -470,8 +497,10 @@ def dispatch_placing(*, request_id: int) -> bool:
     """Send the placing task of an approved request once (claimed send, dispatch.py).
     False only when the broker is away; the recovery sends it later."""
     return send_once(
+        # Any request with a part approved and not yet placed (another part of it may be
+        # back awaiting approval after a price change).
         waiting=OrderRequest.objects.filter(
-            state__in=[OrderRequest.State.APPROVED, OrderRequest.State.PLACING]
+            pk__in=SupplierOrder.objects.filter(state=Part.APPROVED).values("request_id")
         ),
         job_id=request_id,
         task=PLACE_TASK,
@@ -779,6 +808,34 @@ def _refresh_quietly(orders: Sequence[PlacedOrder], config: gateway.GatewayConfi
         logger.exception("could not read the status of new orders")
 
 
+def describe_state(part: SupplierOrder) -> str:
+    """Why a part is where it is, in the reader's language (empty when its state label
+    says it all): the price change awaiting approval, the lost answer, 1688's refusal.
+    `state_reason` keeps the same in English for the admin and the logs."""
+    if part.state == Part.REPRICED and part.price_difference_fen is not None:
+        difference = part.price_difference_fen
+        return str(failures.ORDER_REPRICED) % {
+            "approved": format_fen(part.approved_total_fen),
+            "now": format_fen(part.repriced_total_fen),
+            "difference": ("+" if difference > 0 else "") + format_fen(difference),
+        }
+    attempt = part.attempts.order_by("-pk").first()
+    if part.state == Part.OUTCOME_UNKNOWN and attempt is not None:
+        if attempt.error_kind == failures.WORKER_LOST:
+            return str(failures.ORDER_WORKER_LOST)
+        kind = failures.ORDER_CALL_FAILURES.get(attempt.error_kind)
+        return str(failures.ORDER_OUTCOME_UNKNOWN) % {"reason": str(kind or attempt.error_kind)}
+    if part.state == Part.REFUSED and attempt is not None:
+        detail = failures.upstream_detail(
+            code=attempt.error_code, http_status=attempt.http_status,
+            message=attempt.upstream_message,
+        )  # fmt: skip
+        return str(failures.ORDER_REFUSED) % {"reason": detail}
+    if part.state == Part.NOT_PLACED:
+        return part.state_reason
+    return ""
+
+
 # --------------------------------------------------------------------------- resolving
 
 
@@ -798,8 +855,8 @@ def _store_detail(order: PlacedOrder, detail: gateway.OrderDetail) -> list[str]:
     """Copy order detail onto `order` (not saved); returns what changed that matters."""
     changes = []
     total = _exact_fen(detail.total_amount)
-    if detail.status and detail.status != order.status:
-        changes.append(f"status {order.status or '-'} → {detail.status}")
+    if order.status and detail.status and detail.status != order.status:
+        changes.append(f"status {order.status} → {detail.status}")
     if total is not None and order.total_fen is not None and total != order.total_fen:
         changes.append(f"total {format_fen(order.total_fen)} → {format_fen(total)}")
     order.status = shorten_for_column(detail.status, 40)
@@ -1111,6 +1168,14 @@ def cancel_order(
     return order
 
 
+def audit_csv(events) -> bytes:
+    """The order audit trail as CSV (`exports.order_audit_csv`: UTF-8 with BOM, every
+    text cell spreadsheet-safe). `events`: OrderAuditEvents the reader may see."""
+    from .exports import order_audit_csv
+
+    return order_audit_csv(events)
+
+
 # --------------------------------------------------------------------------- recovering
 
 
@@ -1224,8 +1289,10 @@ __all__ = [
     "PaymentLink",
     "SupplierOrder",
     "approve_request",
+    "audit_csv",
     "can_approve",
     "cancel_order",
+    "describe_state",
     "dispatch_placing",
     "gateway_is_sandbox",
     "mark_attempt_not_placed",
@@ -1241,4 +1308,5 @@ __all__ = [
     "request_ordering",
     "requests_awaiting",
     "resolve_attempt",
+    "withdraw_request",
 ]
