@@ -58,6 +58,11 @@ urlpatterns = [
         name="order-request-reject",
     ),
     path(
+        "orders/requests/<int:pk>/withdraw/",
+        views.order_request_withdraw,
+        name="order-request-withdraw",
+    ),
+    path(
         "orders/requests/<int:pk>/audit.csv",
         views.order_audit_export,
         name="order-request-audit-export",

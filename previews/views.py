@@ -646,6 +646,26 @@ def order_request_decide(request, pk, decision):
     return order_request_detail(request, pk, form=form)
 
 
+@require_POST
+def order_request_withdraw(request, pk):
+    """The buyer takes back what still awaits approval."""
+    order_request = selectors.owned_order_request(user=request.user, pk=pk)
+    form = OrderDecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            orders.withdraw_request(
+                order_request=order_request,
+                person=request.user,
+                comment=form.cleaned_data["comment"],
+            )
+        except orders.OrderingRefused as refused:
+            messages.info(request, refused.message)
+        else:
+            messages.success(request, _("Withdrawn: nothing of it will be ordered."))
+        return redirect(order_request)
+    return order_request_detail(request, pk, form=form)
+
+
 def order_approvals(request):
     """What waits for this approver: requests to decide and attempts to settle."""
     queue = selectors.approvals_queue(user=request.user)

@@ -288,6 +288,21 @@ def test_an_approver_sees_what_waits_for_them_and_nothing_else(
     assert client.get(waiting.get_absolute_url()).status_code == 404
 
 
+def test_the_buyer_withdraws_a_request_and_may_request_again(buyer_client, buyer, sandbox):
+    run = previewed_run(buyer, sandbox)
+    order_request = request_all(run, buyer)
+    assert 'data-testid="ordering-all-requested"' in text(buyer_client.get(run.get_absolute_url()))
+    response = buyer_client.post(
+        reverse("previews:order-request-withdraw", args=[order_request.pk]), {"comment": "later"}
+    )
+    assert response.status_code == 302
+    order_request.refresh_from_db()
+    assert order_request.state == "withdrawn"
+    html = text(buyer_client.get(order_request.get_absolute_url()))
+    assert 'data-testid="withdraw"' not in html and 'data-action="withdrawn"' in html
+    assert 'data-testid="request-all"' in text(buyer_client.get(run.get_absolute_url()))
+
+
 def test_rejecting_needs_a_comment_and_keeps_what_was_typed(client, buyer, approver, sandbox):
     order_request = request_all(previewed_run(buyer, sandbox), buyer)
     login(client, approver)
@@ -455,6 +470,7 @@ def test_another_buyer_cannot_see_or_act_on_requests_or_orders(
     for url in (
         reverse("previews:order-request-approve", args=[order_request.pk]),
         reverse("previews:order-request-reject", args=[order_request.pk]),
+        reverse("previews:order-request-withdraw", args=[order_request.pk]),
         reverse("previews:order-attempt-check", args=[attempt.pk]),
         reverse("previews:order-cancel", args=[order.pk]),
         reverse("previews:order-request-create", args=[order_request.run_id]),
@@ -472,7 +488,7 @@ def test_another_buyer_cannot_see_or_act_on_requests_or_orders(
     assert "order-request-row" not in text(client.get(reverse("previews:order-request-list")))
     assert "order-request-row" not in text(client.get(reverse("previews:order-approvals")))
     export = client.get(reverse("previews:order-audit-export")).content.decode("utf-8-sig")
-    assert str(order_request.pk) not in [row[1] for row in csv.reader(io.StringIO(export))][1:]
+    assert str(order_request.pk) not in [row[3] for row in csv.reader(io.StringIO(export))][1:]
 
 
 # --------------------------------------------------------------------------- audit

@@ -62,6 +62,7 @@ _REQUEST_COLOURS = {
     "placing": "info",
     "finished": "success",
     "rejected": "secondary",
+    "withdrawn": "secondary",
 }
 _PART_COLOURS = {
     "awaiting_approval": "warning",
@@ -74,6 +75,7 @@ _PART_COLOURS = {
     "outcome_unknown": "danger",
     "not_placed": "secondary",
     "rejected": "secondary",
+    "withdrawn": "secondary",
 }
 
 
