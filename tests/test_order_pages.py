@@ -504,3 +504,11 @@ def test_audit_export_of_a_request(buyer_client, buyer, approver, sandbox):
     assert "approver" in content and "requested" in content.lower()
     for order in PlacedOrder.objects.all():
         assert order.order_id in content
+
+
+def test_ordering_pages_in_chinese(buyer_client, settings):
+    settings.DAJI_API_URL, settings.DAJI_ORDERING_ENABLED = "http://127.0.0.1:8001", None
+    buyer_client.post(reverse("set_language"), {"language": "zh-hans"})
+    html = text(buyer_client.get(reverse("previews:order-list")))
+    assert "已在 1688 下的订单" in html and "沙箱:订单为模拟下单。" in html
+    assert "我的申请" in html and "还没有下过订单。" in html
