@@ -20,6 +20,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -369,14 +370,42 @@ def run_ordering(*, run: PreviewRun, user: AbstractBaseUser) -> RunOrdering:
     elif run.is_stale:
         blocked = str(failures.ORDER_RUN_STALE)
     else:
-        suppliers = orders.orderable_suppliers(run=run)
-        for supplier in suppliers:  # records prefetched by orderable_suppliers
+        suppliers = _orderable_suppliers(run, requests)
+        for supplier in suppliers:
             supplier.total_fen = sum(r.sum_payment_fen or 0 for r in supplier.records.all())
         if not suppliers and not requests:
             blocked = str(failures.ORDER_NOTHING_ORDERABLE)
     for order_request in requests:
         _set_totals(order_request)
     return RunOrdering(enabled=enabled, blocked=blocked, suppliers=suppliers, requests=requests)
+
+
+# A part in one of these states no longer holds its supplier: it may be requested again
+# (`orders.orderable_suppliers`, whose rule this follows without its queries).
+ENDED_PART_STATES = frozenset(
+    {
+        SupplierOrder.State.REJECTED,
+        SupplierOrder.State.WITHDRAWN,
+        SupplierOrder.State.REFUSED,
+        SupplierOrder.State.NOT_PLACED,
+    }
+)
+
+
+def _orderable_suppliers(run: PreviewRun, requests: list[OrderRequest]) -> list[SupplierPreview]:
+    """`orders.orderable_suppliers` from what the run page has already read: the run's
+    suppliers and records (prefetched by `run_with_results`; read here only if not) and
+    the run's requests with their parts (a run is requested by its owner only). The
+    request itself is checked by the use case."""
+    prefetch_related_objects([run], "suppliers__records")
+    taken = {
+        part.supplier_preview_id
+        for order_request in requests
+        for part in order_request.supplier_orders.all()
+        if part.state not in ENDED_PART_STATES
+    }
+    suppliers = sorted(run.suppliers.all(), key=lambda s: s.position)
+    return [s for s in suppliers if s.can_be_ordered and s.pk not in taken]
 
 
 def awaiting_total_fen(part: SupplierOrder) -> int:

@@ -82,7 +82,8 @@ def test_request_approve_place_and_pay(
         errors: list[str] = []
         other.on("pageerror", lambda error: errors.append(str(error)))
         log_in(other, base, "approver", APPROVER_PASSWORD)
-        other.get_by_test_id("nav-approvals").click()
+        other.get_by_test_id("nav-orders").click()  # Approvals is a tab of the orders pages
+        other.get_by_test_id("tab-approvals").click()
         other.locator(f"[data-request='{order_request.pk}'] a").click()
         other.wait_for_url(re.compile(rf"/orders/requests/{order_request.pk}/$"))
         assert "For the spring fair" in other.content()

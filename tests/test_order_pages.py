@@ -512,3 +512,26 @@ def test_ordering_pages_in_chinese(buyer_client, settings):
     html = text(buyer_client.get(reverse("previews:order-list")))
     assert "已在 1688 下的订单" in html and "沙箱:订单为模拟下单。" in html
     assert "我的申请" in html and "还没有下过订单。" in html
+
+
+def test_the_run_pages_box_and_the_use_case_agree_on_what_can_be_requested(buyer, sandbox):
+    """The run page reads the orderable suppliers from what it already loaded; the use
+    case's own rule (`orders.orderable_suppliers`) must give the same, whatever state a
+    supplier's earlier request ended in."""
+    from previews import selectors
+
+    run = previewed_run(buyer, sandbox)
+
+    def both():
+        shown = selectors.run_ordering(
+            run=selectors.run_with_results(owner=buyer, pk=run.pk), user=buyer
+        )
+        return [s.pk for s in shown.suppliers], [s.pk for s in orders.orderable_suppliers(run=run)]
+
+    shown, rule = both()
+    assert shown == rule and len(shown) == 2
+    order_request = request_all(run, buyer)
+    for state in SupplierOrder.State.values:
+        order_request.supplier_orders.update(state=state)
+        shown, rule = both()
+        assert shown == rule, state
