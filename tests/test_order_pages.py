@@ -535,3 +535,32 @@ def test_the_run_pages_box_and_the_use_case_agree_on_what_can_be_requested(buyer
         order_request.supplier_orders.update(state=state)
         shown, rule = both()
         assert shown == rule, state
+
+
+def test_the_admin_reads_the_ordering_records_and_changes_none(
+    admin_client, buyer, approver, sandbox
+):
+    order_request = placed(previewed_run(buyer, sandbox), buyer, approver, sandbox)
+    objects = {
+        "orderrequest": order_request,
+        "supplierorder": order_request.supplier_orders.first(),
+        "orderattempt": OrderAttempt.objects.first(),
+        "placedorder": PlacedOrder.objects.first(),
+        "orderauditevent": OrderAuditEvent.objects.first(),
+    }
+    for model, obj in objects.items():
+        changelist = admin_client.get(reverse(f"admin:previews_{model}_changelist"))
+        assert changelist.status_code == 200, model
+        assert admin_client.get(reverse(f"admin:previews_{model}_add")).status_code == 403
+        change = reverse(f"admin:previews_{model}_change", args=[obj.pk])
+        page = admin_client.get(change)
+        assert page.status_code == 200 and 'name="_save"' not in text(page), model
+        assert admin_client.post(change, {}).status_code == 403, model
+        delete = reverse(f"admin:previews_{model}_delete", args=[obj.pk])
+        assert admin_client.post(delete, {"post": "yes"}).status_code == 403, model
+    events = OrderAuditEvent.objects.count()
+    admin_client.post(
+        reverse("admin:previews_orderauditevent_changelist"),
+        {"action": "delete_selected", "_selected_action": [objects["orderauditevent"].pk]},
+    )
+    assert OrderAuditEvent.objects.count() == events
