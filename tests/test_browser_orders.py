@@ -122,4 +122,12 @@ def test_request_approve_place_and_pay(
     assert link.count() == 1
     assert link.get_attribute("href").startswith("http")
     assert all(o.order_id in page.get_by_test_id("payment-links").inner_text() for o in placed)
+
+    # the ordering pages fit a phone
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/orders/", order_request.get_absolute_url(), "/orders/requests/",
+                 run.get_absolute_url()):  # fmt: skip
+        page.goto(f"{base}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width}px wide"
     assert page.js_errors == []

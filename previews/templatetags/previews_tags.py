@@ -76,6 +76,12 @@ _PART_COLOURS = {
     "not_placed": "secondary",
     "rejected": "secondary",
     "withdrawn": "secondary",
+    # an attempt's states
+    "claimed": "info",
+    "sent": "info",
+    "created": "success",
+    "resolved_placed": "success",
+    "resolved_not_placed": "secondary",
 }
 
 
