@@ -207,6 +207,10 @@ def test_request_one_supplier_then_the_rest(buyer_client, buyer, sandbox):
     html = text(buyer_client.get(run.get_absolute_url()))
     assert 'data-testid="ordering-all-requested"' in html
     assert html.count('data-testid="run-order-requests"') == 1
+    # a page left open sends once more: refused, and the page says why
+    response = buyer_client.post(url, {"submission_token": uuid.uuid4(), "supplier": yiwu.pk})
+    assert response.status_code == 200 and "is already requested" in text(response)
+    assert OrderRequest.objects.count() == 2
 
 
 # --------------------------------------------------------------------------- the request page
