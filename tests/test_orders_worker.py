@@ -5,6 +5,8 @@ through the sandbox, `GET /orders`) are exactly the intended number."""
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -198,3 +200,36 @@ def test_a_worker_killed_in_the_middle_of_a_create_never_creates_a_second_order(
     assert creates_sent(url) == 1
     assert PlacedOrder.objects.count() == 1
     assert SupplierOrder.objects.get().state == "placed"
+
+
+def test_a_pool_process_killed_mid_create_is_redelivered_and_sends_nothing_again(
+    buyer, approver, order_env, tmp_path, settings
+):
+    """Only the pool process making the create dies (SIGKILL); the task goes back to the
+    queue (acks late, rejected on worker lost) and is delivered again to its
+    replacement, which finds the part being placed and sends nothing. The recovery of
+    the same worker makes the attempt outcome unknown, then finds the order. One order."""
+    if settings.CELERY_WORKER_POOL != "prefork":
+        pytest.skip("the threads pool of the embedded broker has no pool process to kill")
+    from .test_runs_worker import _children
+
+    url, env = order_env
+    run = previewed_run(buyer, url, {"A": [(offer(972), 2)]})
+    order_request = request_all(run, buyer)
+    env = {**env, "DAJI_CALL_DEADLINE": "10", "DAJI_READ_TIMEOUT": "10"}
+    with celery_worker(env, log=tmp_path / "worker.log") as worker:
+        orders.approve_request(order_request=order_request, approver=approver)
+        wait_for(lambda: len(sandbox_orders(url)) == 1, "the create to reach the sandbox")
+        for child in _children(worker.pid):
+            os.kill(child, signal.SIGKILL)
+        wait_for(
+            lambda: OrderAttempt.objects.get().state == "resolved_placed",
+            "the attempt to be resolved",
+            timeout=90,
+        )
+    log = (tmp_path / "worker.log").read_text()
+    assert "WorkerLostError" in log or "SIGKILL" in log
+    received = re.findall(rf"Task {orders.PLACE_TASK}\[[^]]+\] received", log)
+    assert len(received) >= 2, log[-3000:]  # delivered again to the replacement
+    assert len(sandbox_orders(url)) == 1 and creates_sent(url) == 1, log[-3000:]
+    assert OrderAttempt.objects.count() == 1 and PlacedOrder.objects.count() == 1
