@@ -233,3 +233,29 @@ def test_a_pool_process_killed_mid_create_is_redelivered_and_sends_nothing_again
     assert len(received) >= 2, log[-3000:]  # delivered again to the replacement
     assert len(sandbox_orders(url)) == 1 and creates_sent(url) == 1, log[-3000:]
     assert OrderAttempt.objects.count() == 1 and PlacedOrder.objects.count() == 1
+
+
+def test_an_approval_saved_while_the_broker_is_down_is_placed_when_it_is_back(
+    buyer, approver, order_env, private_redis, tmp_path
+):
+    """The broker is away when the approval commits: the placing task is not sent, the
+    approval stands. The broker comes back: the recovery sends it, one order is placed."""
+    url, env = order_env
+    run = previewed_run(buyer, url, {"A": [(offer(970), 2)]})
+    order_request = request_all(run, buyer)
+    private_redis.start()
+    env = {**env, "CELERY_BROKER_URL": private_redis.url}
+    env.pop("CELERY_BROKER_DIR", None)
+    log = tmp_path / "worker.log"
+    with celery_worker(env, log=log, supervised=True):
+        wait_until(lambda: " ready." in log.read_text(), timeout=60, what="the worker")
+        private_redis.stop()
+        orders.approve_request(order_request=order_request, approver=approver)
+        order_request.refresh_from_db()
+        assert order_request.state == "approved" and order_request.dispatched_at is None
+        private_redis.start()
+        wait_for(
+            lambda: OrderRequest.objects.get(pk=order_request.pk).state == "finished",
+            "the approved request to be placed",
+        )
+    assert len(sandbox_orders(url)) == 1 and creates_sent(url) == 1, log.read_text()[-3000:]
