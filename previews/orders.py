@@ -867,6 +867,9 @@ def _store_detail(order: PlacedOrder, detail: gateway.OrderDetail) -> list[str]:
     order.refund_fen = detail.refund_fen
     order.ordered_at = detail.created_at or order.ordered_at
     order.pay_by = detail.pay_by or order.pay_by
+    if order.pay_by is None and order.ordered_at is None:
+        # No creation time in the detail: escrow's window from when we recorded it.
+        order.pay_by = (order.created_at or timezone.now()) + gateway.orders.ESCROW_PAY_WINDOW
     order.raw_detail = detail.raw_body
     order.refreshed_at = timezone.now()
     order.refresh_problem = "; ".join(detail.warnings)

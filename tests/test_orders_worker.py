@@ -5,6 +5,8 @@ through the sandbox, `GET /orders`) are exactly the intended number."""
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -198,3 +200,62 @@ def test_a_worker_killed_in_the_middle_of_a_create_never_creates_a_second_order(
     assert creates_sent(url) == 1
     assert PlacedOrder.objects.count() == 1
     assert SupplierOrder.objects.get().state == "placed"
+
+
+def test_a_pool_process_killed_mid_create_is_redelivered_and_sends_nothing_again(
+    buyer, approver, order_env, tmp_path, settings
+):
+    """Only the pool process making the create dies (SIGKILL); the task goes back to the
+    queue (acks late, rejected on worker lost) and is delivered again to its
+    replacement, which finds the part being placed and sends nothing. The recovery of
+    the same worker makes the attempt outcome unknown, then finds the order. One order."""
+    if settings.CELERY_WORKER_POOL != "prefork":
+        pytest.skip("the threads pool of the embedded broker has no pool process to kill")
+    from .test_runs_worker import _children
+
+    url, env = order_env
+    run = previewed_run(buyer, url, {"A": [(offer(972), 2)]})
+    order_request = request_all(run, buyer)
+    env = {**env, "DAJI_CALL_DEADLINE": "10", "DAJI_READ_TIMEOUT": "10"}
+    with celery_worker(env, log=tmp_path / "worker.log") as worker:
+        orders.approve_request(order_request=order_request, approver=approver)
+        wait_for(lambda: len(sandbox_orders(url)) == 1, "the create to reach the sandbox")
+        for child in _children(worker.pid):
+            os.kill(child, signal.SIGKILL)
+        wait_for(
+            lambda: OrderAttempt.objects.get().state == "resolved_placed",
+            "the attempt to be resolved",
+            timeout=90,
+        )
+    log = (tmp_path / "worker.log").read_text()
+    assert "WorkerLostError" in log or "SIGKILL" in log
+    received = re.findall(rf"Task {orders.PLACE_TASK}\[[^]]+\] received", log)
+    assert len(received) >= 2, log[-3000:]  # delivered again to the replacement
+    assert len(sandbox_orders(url)) == 1 and creates_sent(url) == 1, log[-3000:]
+    assert OrderAttempt.objects.count() == 1 and PlacedOrder.objects.count() == 1
+
+
+def test_an_approval_saved_while_the_broker_is_down_is_placed_when_it_is_back(
+    buyer, approver, order_env, private_redis, tmp_path
+):
+    """The broker is away when the approval commits: the placing task is not sent, the
+    approval stands. The broker comes back: the recovery sends it, one order is placed."""
+    url, env = order_env
+    run = previewed_run(buyer, url, {"A": [(offer(970), 2)]})
+    order_request = request_all(run, buyer)
+    private_redis.start()
+    env = {**env, "CELERY_BROKER_URL": private_redis.url}
+    env.pop("CELERY_BROKER_DIR", None)
+    log = tmp_path / "worker.log"
+    with celery_worker(env, log=log, supervised=True):
+        wait_until(lambda: " ready." in log.read_text(), timeout=60, what="the worker")
+        private_redis.stop()
+        orders.approve_request(order_request=order_request, approver=approver)
+        order_request.refresh_from_db()
+        assert order_request.state == "approved" and order_request.dispatched_at is None
+        private_redis.start()
+        wait_for(
+            lambda: OrderRequest.objects.get(pk=order_request.pk).state == "finished",
+            "the approved request to be placed",
+        )
+    assert len(sandbox_orders(url)) == 1 and creates_sent(url) == 1, log.read_text()[-3000:]
