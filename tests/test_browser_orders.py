@@ -114,8 +114,8 @@ def test_request_approve_place_and_pay(
     shown_ids = {rows.nth(n).get_by_test_id("order-id").inner_text() for n in range(2)}
     assert shown_ids == {o.order_id for o in placed}  # 19 digits, exactly, as strings
     assert sorted(o.expected_total_fen for o in placed) == sorted(previewed.values())
-    for n in range(2):
-        rows.nth(n).locator("input[type=checkbox]").check()
+    page.get_by_test_id("select-all").check()
+    assert all(rows.nth(n).locator("input[type=checkbox]").is_checked() for n in range(2))
     page.get_by_test_id("get-payment-links").click()
     page.wait_for_url(re.compile(r"/orders/$"))
     link = page.get_by_test_id("payment-link")
