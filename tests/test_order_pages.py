@@ -498,7 +498,7 @@ def test_another_buyer_cannot_see_or_act_on_requests_or_orders(
 # --------------------------------------------------------------------------- audit
 
 
-def test_audit_export_of_a_request(buyer_client, buyer, approver, sandbox):
+def test_audit_export_of_a_request(buyer_client, buyer, approver, sandbox, client):
     order_request = placed(previewed_run(buyer, sandbox), buyer, approver, sandbox)
     response = buyer_client.get(
         reverse("previews:order-request-audit-export", args=[order_request.pk])
@@ -508,6 +508,16 @@ def test_audit_export_of_a_request(buyer_client, buyer, approver, sandbox):
     assert "approver" in content and "requested" in content.lower()
     for order in PlacedOrder.objects.all():
         assert order.order_id in content
+    # the whole audit: a buyer's own requests; everyone's for whoever the admin lets read it
+    whole = reverse("previews:order-audit-export")
+    assert "approver" in buyer_client.get(whole).content.decode("utf-8-sig")
+    login(client, approver)  # an approver, but not an auditor: their own requests (none)
+    assert len(client.get(whole).content.decode("utf-8-sig").splitlines()) == 1
+    approver.user_permissions.add(Permission.objects.get(codename="view_orderauditevent"))
+    login(client, type(approver).objects.get(pk=approver.pk))
+    assert client.get(whole).content.decode("utf-8-sig").count("\r\n") == (
+        OrderAuditEvent.objects.count() + 1
+    )
 
 
 def test_ordering_pages_in_chinese(buyer_client, settings):
