@@ -44,6 +44,8 @@ def gateway_config() -> gateway.GatewayConfig:
         product_auth=settings.DAJI_PRODUCT_AUTH,
         max_attempts=settings.DAJI_MAX_ATTEMPTS,
         retry_budget=settings.DAJI_RETRY_BUDGET,
+        isv_biz_type=settings.DAJI_ISV_BIZ_TYPE,
+        buyer_order_list_path=settings.DAJI_BUYER_ORDER_LIST_PATH,
     )
 
 
@@ -279,7 +281,12 @@ def _record_row(
         flow_flag=shorten_for_column(record.flow_flag, limits.FLOW_FLAG_LENGTH),
         trade_mode_names=list(record.trade_mode_names),
         trade_modes=[
-            {"trade_type": m.trade_type, "name": m.name, "op_support": m.op_support}
+            {
+                "trade_type": m.trade_type,
+                "name": m.name,
+                "op_support": m.op_support,
+                "description": m.description or "",  # its pay window, shown when ordering
+            }
             for m in record.trade_modes
         ],
         pay_channels=[

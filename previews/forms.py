@@ -12,7 +12,7 @@ from django.utils.translation import ngettext
 
 from . import limits, regions
 from .imports import parse_offer_id
-from .models import CartLine, Flow, ShippingAddress, Supplier
+from .models import CartLine, Flow, PlacedOrder, ShippingAddress, Supplier
 from .runs import missing_address_fields, snapshot_address
 from .validators import (
     QUANTITY_HELP,
@@ -483,3 +483,103 @@ class AddressComparisonForm(PreviewForm):
                     % {"label": address.label}
                 )
         return addresses
+
+
+# --------------------------------------------------------------------------- ordering
+
+ORDER_COMMENT_LENGTH = 1000
+
+
+def _comment_field(label, *, required=False, help_text=""):
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=ORDER_COMMENT_LENGTH,
+        help_text=help_text,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        validators=[validate_no_control_characters_in_lines],
+    )
+
+
+class OrderingFormMixin:
+    """Crispy, no form tag (the template has several buttons per form), and no control
+    characters in what is stored (line breaks allowed in comments)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField):
+                field.validators = [
+                    v
+                    for v in field.validators
+                    if not isinstance(v, ProhibitNullCharactersValidator)
+                ]
+                if not isinstance(field.widget, forms.Textarea):
+                    field.validators.append(validate_no_control_characters)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class OrderRequestForm(OrderingFormMixin, forms.Form):
+    """Request ordering from a run: one supplier (`supplier`, the button pressed) or every
+    orderable one (empty)."""
+
+    submission_token = forms.UUIDField(widget=forms.HiddenInput)
+    supplier = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    comment = _comment_field(
+        _("Note for the approver"), help_text=_("Optional: why, for whom, by when.")
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["submission_token"].initial = uuid.uuid4()
+
+
+class OrderDecisionForm(OrderingFormMixin, forms.Form):
+    """An approver's comment on approving or rejecting (required to reject: the use case
+    says so)."""
+
+    comment = _comment_field(_("Comment"), help_text=_("Required when rejecting."))
+
+
+class ResolveAttemptForm(OrderingFormMixin, forms.Form):
+    """A person settles an order attempt whose outcome is unknown."""
+
+    PLACED, NOT_PLACED = "placed", "not_placed"
+
+    outcome = forms.ChoiceField(
+        label=_("What happened"),
+        widget=forms.RadioSelect,
+        choices=[
+            (PLACED, _("It was placed: I found the order on 1688")),
+            (NOT_PLACED, _("It was not placed: there is no such order on 1688")),
+        ],
+    )
+    order_id = forms.CharField(
+        label=_("1688 order id"),
+        required=False,
+        max_length=32,
+        help_text=_("The order's id on 1688, digits only (when it was placed)."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    comment = _comment_field(_("Comment"), help_text=_("Required when it was not placed."))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("outcome") == self.PLACED and not (data.get("order_id") or "").strip():
+            self.add_error("order_id", _("Enter the 1688 order id of the order you found."))
+        if data.get("outcome") == self.NOT_PLACED and not (data.get("comment") or "").strip():
+            self.add_error("comment", _("Say how you know it was not placed."))
+        return data
+
+
+class CancelOrderForm(OrderingFormMixin, forms.Form):
+    """Cancel an unpaid order: 1688's reason and a remark."""
+
+    reason = forms.ChoiceField(label=_("Reason"), choices=PlacedOrder.CancelReason.choices)
+    remark = forms.CharField(
+        label=_("Remark"),
+        required=False,
+        max_length=200,
+        help_text=_("Sent to 1688 with the cancellation (at most 200 characters)."),
+    )

@@ -134,7 +134,9 @@ def supplier_part(request, run: PreviewRun, position: int, *, lines_only: bool) 
     return Part(html, title=view.name)
 
 
-def render_with_parts(request, template: str, context: dict, parts: dict[str, Part]):
+def render_with_parts(
+    request, template: str, context: dict, parts: dict[str, Part], *, status: int = 200
+):
     """`render(request, template, context)` with each part's HTML where the template
     shows the context variable of its name. The live page is rendered with a marker in
     each place, then the part's bytes are put there: a cached part is not decoded, copied
@@ -144,6 +146,7 @@ def render_with_parts(request, template: str, context: dict, parts: dict[str, Pa
         request,
         template,
         {**context, **{name: mark_safe(marker) for name, marker in markers.items()}},  # noqa: S308
+        status=status,
     )
     content = response.content
     for name, marker in markers.items():

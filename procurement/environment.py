@@ -164,3 +164,23 @@ def read_cache(name: str, default_folder: str) -> dict:
         "leave it unset for a file cache under var/, or use file:///absolute/folder, "
         "redis://HOST:PORT/DB or locmem://."
     )
+
+
+def read_optional_bool(name: str) -> bool | None:
+    """A boolean as `read_bool`, or None when unset (the default is decided elsewhere)."""
+    value = _raw(name)
+    if value is None or value == "":
+        return None
+    return read_bool(name, default=False)
+
+
+def read_fen(name: str, default: int | None) -> int | None:
+    """An amount in whole fen, 0 or more; unset is `default` (None: no amount)."""
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    if not value.isascii() or not value.isdigit():
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number of fen, 0 or more (got {value!r}); ¥1.00 is 100."
+        )
+    return int(value)

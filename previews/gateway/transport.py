@@ -71,6 +71,10 @@ class GatewayConfig:
     # this is the one place to switch: "sign" (default) or "secret" (a secret in a URL:
     # only if the gateway turns out to require it).
     product_auth: str = "sign"
+    # Create order's `isvBizType` ("cross" in the gateway's example) and the buyer order
+    # list's path (assumed: the gateway's page does not name it; see gateway/orders.py).
+    isv_biz_type: str = "cross"
+    buyer_order_list_path: str = "/alibaba/trade/getBuyerOrderList"
 
     def url(self, path: str) -> str:
         """The address of an endpoint: `base_url` and its documented path."""

@@ -11,11 +11,13 @@ own (preview.py). Standard library only, so it starts anywhere.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import importlib
 import json
 import os
 import re
+import socket
 import threading
 import time
 from collections import deque
@@ -50,6 +52,11 @@ class Trickled(bytes):
         trickled = super().__new__(cls, body)
         trickled.delay = delay
         return trickled
+
+
+class Dropped(bytes):
+    """No answer: the handler closes the connection without a status line (a create whose
+    answer is lost, scenario 971)."""
 
 
 class Refusal(Exception):
@@ -219,8 +226,10 @@ def sign_of(params: dict, secret: str) -> str:
 class CallLog:
     """How many calls the sandbox received, per offer: `GET /calls` answers it, so a test
     can prove how often the product called the gateway. `total`/`by_offer` count preview
-    calls, `lookups` the Product details calls; `urls` holds the path and query of the
-    last requests, as the sandbox saw them (a secret must never be there)."""
+    calls, `lookups` the Product details calls, `by_path` every call by its path (the
+    order calls: create, detail, order list, payment links, cancel); `urls` holds the
+    path and query of the last requests, as the sandbox saw them (a secret must never be
+    there)."""
 
     PATH = "/calls"
     KEPT_URLS = 2000
@@ -232,10 +241,13 @@ class CallLog:
         self.lookups = 0
         self.lookups_by_offer: dict[str, int] = {}
         self.urls: deque[str] = deque(maxlen=self.KEPT_URLS)
+        self.by_path: dict[str, int] = {}
 
     def seen(self, url: str) -> None:
+        path = url.split("?")[0]
         with self._lock:
             self.urls.append(url)
+            self.by_path[path] = self.by_path.get(path, 0) + 1
 
     def count_lookup(self, query: str) -> None:
         offer = dict(parse_qsl(query)).get("offerId", "")
@@ -262,8 +274,14 @@ class CallLog:
                     "lookups": self.lookups,
                     "lookups_by_offer": self.lookups_by_offer,
                     "urls": list(self.urls),
+                    "by_path": self.by_path,
                 }
             ).encode()
+
+
+PREVIEW_PATH = "/alibaba/createOrder/preview"
+PRODUCT_DETAIL_PATH = "/alibaba/product/queryProductDetail"
+ORDERS_PATH = "/orders"
 
 
 def make_handler(sandbox: Gateway):
@@ -282,7 +300,8 @@ def make_handler(sandbox: Gateway):
             if path not in sandbox.ENDPOINTS or path in sandbox.GET_ENDPOINTS:
                 self.send(404, "application/json", b'{"code":404,"message":"not found"}')
                 return
-            calls.count(raw)
+            if path == PREVIEW_PATH:
+                calls.count(raw)
             if sandbox.latency:
                 time.sleep(sandbox.latency)
             self.send(*sandbox.answer(path, raw))
@@ -292,9 +311,13 @@ def make_handler(sandbox: Gateway):
                 self.send(200, "application/json", calls.as_json())
                 return
             url = urlsplit(self.path)
+            if self.path == ORDERS_PATH:
+                self.send(200, "application/json", sandbox.orders_json())
+                return
             if url.path in sandbox.GET_ENDPOINTS:
                 calls.seen(self.path)
-                calls.count_lookup(url.query)
+                if url.path == PRODUCT_DETAIL_PATH:
+                    calls.count_lookup(url.query)
                 if sandbox.latency:
                     time.sleep(sandbox.latency)
                 self.send(*sandbox.answer_query(url.path, url.query))
@@ -302,6 +325,11 @@ def make_handler(sandbox: Gateway):
             self.send(200, "text/plain; charset=utf-8", conventions)
 
         def send(self, status: int, content_type: str, body: bytes):
+            if isinstance(body, Dropped):  # the answer is lost: close, say nothing
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                return
             self.send_response(status)
             self.send_header(
                 "Content-Type",
@@ -344,7 +372,7 @@ def serve(host: str, port: int, sandbox: Gateway) -> ThreadingHTTPServer:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from . import PREVIEW_PATH, Sandbox  # the package puts the endpoints together
+    from . import Sandbox  # the package puts the endpoints together
 
     parser = argparse.ArgumentParser(
         prog="python -m previews.sandbox", description="The local sandbox of the 1688 gateway."
@@ -379,6 +407,12 @@ def main(argv: list[str] | None = None) -> None:
         default=float(os.environ.get("SANDBOX_TRICKLE_SECONDS", "0.5")),
         help="seconds between the bytes of a trickled answer (offer ending 962)",
     )
+    parser.add_argument(
+        "--cancel-too-fast",
+        type=float,
+        default=float(os.environ.get("SANDBOX_CANCEL_TOO_FAST_SECONDS", "10")),
+        help="seconds after creation an order cannot be cancelled (CLOSE_ORDER_TOO_FAST)",
+    )
     args = parser.parse_args(argv)  # fmt: skip
     server = serve(
         args.host,
@@ -389,6 +423,7 @@ def main(argv: list[str] | None = None) -> None:
             latency=args.latency,
             slow=args.slow,
             trickle=args.trickle,
+            cancel_too_fast=args.cancel_too_fast,
         ),
     )
     print(f"Sandbox gateway on http://{args.host}:{server.server_port}{PREVIEW_PATH}", flush=True)
