@@ -2,14 +2,20 @@ import json
 
 from django.contrib import admin
 from django.db.models import Count, Sum
+from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from .forms import CleanTextModelForm
+from .currency import currency_name
+from .forms import CleanTextModelForm, ExchangeRateAdminForm
 from .models import (
+    BuyerPreferences,
     CartLine,
+    ExchangeRate,
     PreviewRun,
     ProductSnapshot,
+    RateFetch,
     ShippingAddress,
     Supplier,
     SupplierPreview,
@@ -192,3 +198,46 @@ class ProductSnapshotAdmin(ReadOnlyAdmin):
         "offer_id", "fetched_at", "status", "subject", "seller_open_id", "company_name",
         "raw_body",
     )  # fmt: skip
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(admin.ModelAdmin):
+    """Rates to CNY. Typed ones are manual and always win over the ECB's for their
+    currency (rates.current_rate); fetched ones are read only."""
+
+    form = ExchangeRateAdminForm
+    list_display = ("currency", "name", "rate", "as_of", "source", "updated_at")
+    list_filter = ("source", "currency")
+    search_fields = ("currency",)
+    date_hierarchy = "as_of"
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.source == ExchangeRate.Source.ECB:
+            return ("currency", "rate", "as_of", "source")
+        return ()
+
+    def get_changeform_initial_data(self, request):
+        return {"as_of": timezone.localdate(), **super().get_changeform_initial_data(request)}
+
+    @admin.display(description=_("name"))
+    def name(self, rate):
+        return currency_name(rate.currency, get_language())
+
+
+@admin.register(RateFetch)
+class RateFetchAdmin(ReadOnlyAdmin):
+    """The daily fetches of the ECB's reference rates, by the workers: read only."""
+
+    list_display = ("day", "succeeded_at", "rates_as_of", "rate_count", "attempts", "error")
+    readonly_fields = (
+        "day", "claimed_at", "attempts", "succeeded_at", "rates_as_of", "rate_count", "error",
+    )  # fmt: skip
+
+
+@admin.register(BuyerPreferences)
+class BuyerPreferencesAdmin(admin.ModelAdmin):
+    list_display = ("owner", "display_currency", "updated_at")
+    list_filter = ("display_currency",)
+    search_fields = ("owner__username", "display_currency")
+    list_select_related = ("owner",)
+    autocomplete_fields = ("owner",)

@@ -14,7 +14,9 @@ PREVIEW_RECOVERY_INTERVAL seconds, it
 * does the same for offer lookup batches (`lookups.recover_batches`): a batch whose worker
   died is sent again (only its waiting offers are looked up) or, after
   PREVIEW_MAX_EXECUTIONS starts, its waiting offers fail in words; a lost send is sent
-  again; a batch saved while the broker was down is sent.
+  again; a batch saved while the broker was down is sent;
+* fetches the day's reference exchange rates when CURRENCY_RATES_URL is set
+  (`rates.fetch_rates_if_due`: one worker a day, by a claimed row).
 
 The rules themselves live with the rest of a run's life in runs.py (`recover_runs`).
 Every step is a conditional UPDATE, so several workers (or a page's "Try sending now"
@@ -29,7 +31,7 @@ import threading
 from django.conf import settings
 from django.db import connections
 
-from . import lookups, runs
+from . import lookups, rates, runs
 
 logger = logging.getLogger(__name__)
 
@@ -65,4 +67,17 @@ class RecoveryTimer(threading.Thread):
             connections.close_all()
         if any(counts.values()):
             logger.info("run recovery: %s", counts)
+        counts["rates_fetched"] = RecoveryTimer.fetch_rates()
         return counts
+
+    @staticmethod
+    def fetch_rates() -> int:
+        """The daily reference rates (rates.fetch_rates_if_due), by one worker a day; its
+        failure never stops the recovery."""
+        try:
+            return rates.fetch_rates_if_due()
+        except Exception:
+            logger.exception("fetching the reference rates failed; trying again later")
+            return 0
+        finally:
+            connections.close_all()

@@ -12,17 +12,18 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from . import cart, exports, failures, lookups, regions, runs, selectors
+from . import cart, exports, failures, lookups, rates, regions, runs, selectors
 from .breakdown import build_breakdown, supplier_badge
 from .forms import (
     AddressComparisonForm,
     CartImportForm,
     CartLineForm,
     OfferPasteForm,
+    PreferencesForm,
     PreviewForm,
     ShippingAddressForm,
     SupplierForm,
@@ -537,3 +538,28 @@ def lookup_add(request, pk, offer_id):
                 )
                 return redirect(f"{batch.get_absolute_url()}#offer-{offer_id}")
     return lookup_detail(request, pk, typed=typed, errors=errors, offer_id=offer_id)
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def preferences(request):
+    """The buyer's settings: the second currency of new runs."""
+    current = rates.display_currency(owner=request.user)
+    form = PreferencesForm(
+        request.POST or None, initial={"display_currency": current}, language=get_language()
+    )
+    if request.method == "POST" and form.is_valid():
+        rates.set_display_currency(owner=request.user, code=form.cleaned_data["display_currency"])
+        messages.success(request, _("Settings saved; runs started from now on use them."))
+        return redirect("previews:preferences")
+    return render(
+        request,
+        "previews/preferences.html",
+        {
+            "form": form,
+            "code": current,
+            "rate": rates.current_rate(current) if current else None,
+            "max_age_days": settings.CURRENCY_RATE_MAX_AGE_DAYS,
+        },
+    )

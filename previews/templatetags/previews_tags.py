@@ -1,7 +1,9 @@
 import nh3
 from django import template
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
+from previews.currency import format_money, format_rate
 from previews.money import format_fen, format_yuan
 
 register = template.Library()
@@ -40,3 +42,27 @@ def http_url(value):
     """An upstream picture URL if it is http(s), else "" (never javascript:, data:, ...)."""
     text = str(value or "").strip()
     return text if text.lower().startswith(("https://", "http://")) else ""
+
+
+@register.inclusion_tag("previews/_converted.html")
+def converted(conversion, fen, quantity=None):
+    """A CNY figure (fen) in the run's second currency, beside it: nothing without a
+    conversion (`PreviewRun.conversion`) or a figure. With `quantity`, per unit."""
+    if conversion is None or fen is None or fen == "":
+        return {"text": ""}
+    if quantity is None:
+        amount = conversion.from_fen(fen)
+    else:
+        amount = conversion.unit_from_fen(fen, quantity)
+    if amount is None:
+        return {"text": ""}
+    return {
+        "text": format_money(amount, conversion.code, get_language()),
+        "conversion": conversion,
+    }
+
+
+@register.filter
+def rate_text(value):
+    """A rate to CNY as typed, without trailing zeros: 7.1234."""
+    return format_rate(value)
