@@ -18,7 +18,10 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from . import rates
 from .breakdown import LineView, RecordView, RunBreakdown, SupplierView
+from .currency import Conversion
+from .models import PreviewRun
 from .money import fen_to_yuan
 
 # Text a spreadsheet would take for a formula (OWASP "CSV injection"): = + - @, tab and
@@ -56,6 +59,7 @@ class Kind(StrEnum):
     INT = "int"
     IDENTIFIER = "identifier"  # a whole number that names something, e.g. an offer id
     MONEY = "money"  # yuan as Decimal, to the fen
+    CONVERTED = "converted"  # the second currency, as Decimal to its own minor units
 
 
 # Other kinds keep the spreadsheet's default; in that "General" format Excel shows a
@@ -78,10 +82,11 @@ class Column:
     supplier without an answer, the grand total) fill it by `key`."""
 
     key: str
-    header: Promise
+    header: Promise | str
     width: int
     kind: Kind
     line: Callable[[LineRow], Any]
+    number_format: str | None = None  # overrides the kind's (NUMBER_FORMATS)
 
 
 def _promotions(row: LineRow) -> str:
@@ -116,35 +121,86 @@ COLUMNS = (
     Column("promotions", _lazy("Promotions"), 30, Kind.TEXT, _promotions),
     Column("problems", _lazy("Problems"), 40, Kind.TEXT, lambda r: "; ".join(r.line.problems)),
 )
-KEYS = frozenset(column.key for column in COLUMNS)
 
 
-def header() -> list[str]:
-    return [str(column.header) for column in COLUMNS]
-
-
-def _line_row(row: LineRow) -> list:
-    return [column.line(row) for column in COLUMNS]
-
-
-def _row(**cells) -> list:
-    """A row that is not a line's: the named cells, the others empty (None)."""
-    unknown = set(cells) - KEYS
-    if unknown:
-        raise KeyError(f"no export column {sorted(unknown)}")
-    return [cells.get(column.key) for column in COLUMNS]
-
-
-def _summary_row(
-    supplier: SupplierView, label: str, fen: int | None, note: str = "", problems: str = ""
-) -> list:
-    """A row of a supplier's totals block: the figure's name, its amount, a note."""
-    return _row(
-        supplier=supplier.name, status=label, total=_yuan(fen), promotions=note, problems=problems
+def currency_columns(conversion: Conversion | None) -> tuple[Column, ...]:
+    """The run's second currency (issue #15), after the CNY columns: a line's landed unit
+    cost and total converted with the rate the run stored; none without a rate."""
+    if conversion is None:
+        return ()
+    code = conversion.code
+    number_format = "#,##0" + ("." + "0" * conversion.digits if conversion.digits else "")
+    return (
+        Column(
+            "landed_unit_cost_converted",
+            _("Landed unit cost (%(currency)s)") % {"currency": code},
+            14,
+            Kind.CONVERTED,
+            lambda r: conversion.unit_from_fen(r.line.landed_total_fen, r.line.quantity),
+            number_format,
+        ),
+        Column(
+            "total_converted",
+            _("Total (%(currency)s)") % {"currency": code},
+            12,
+            Kind.CONVERTED,
+            lambda r: conversion.from_fen(r.line.landed_total_fen),
+            number_format,
+        ),
     )
 
 
-def _supplier_totals(supplier: SupplierView) -> list[list]:
+@dataclass(frozen=True)
+class Table:
+    """The columns of one export: COLUMNS, then the second currency's, if any."""
+
+    columns: tuple[Column, ...] = COLUMNS
+    conversion: Conversion | None = None
+
+    @classmethod
+    def for_run(cls, run: PreviewRun | None) -> Table:
+        conversion = run.conversion if run is not None else None
+        return cls(COLUMNS + currency_columns(conversion), conversion)
+
+    def header(self) -> list[str]:
+        return [str(column.header) for column in self.columns]
+
+    def line_row(self, row: LineRow) -> list:
+        return [column.line(row) for column in self.columns]
+
+    def row(self, *, fen: int | None = None, **cells) -> list:
+        """A row that is not a line's: the named cells, the others empty (None); `fen`
+        is the row's figure, in the Total column and converted in the second currency's."""
+        keys = {column.key for column in self.columns}
+        if fen is not None:
+            cells["total"] = _yuan(fen)
+            if self.conversion is not None:
+                cells["total_converted"] = self.conversion.from_fen(fen)
+        unknown = set(cells) - keys
+        if unknown:
+            raise KeyError(f"no export column {sorted(unknown)}")
+        return [cells.get(column.key) for column in self.columns]
+
+
+def header() -> list[str]:
+    return Table().header()
+
+
+def _summary_row(
+    table: Table,
+    supplier: SupplierView,
+    label: str,
+    fen: int | None,
+    note: str = "",
+    problems: str = "",
+) -> list:
+    """A row of a supplier's totals block: the figure's name, its amount, a note."""
+    return table.row(
+        supplier=supplier.name, status=label, fen=fen, promotions=note, problems=problems
+    )
+
+
+def _supplier_totals(table: Table, supplier: SupplierView) -> list[list]:
     """The totals block of the run page, one row each, adding up in the Total column:
     goods − order discounts + carriage + other fees + unexplained = supplier total."""
     free_postage = (
@@ -153,34 +209,41 @@ def _supplier_totals(supplier: SupplierView) -> list[list]:
         else ""
     )
     rows = [
-        _summary_row(supplier, _("Goods (after line promotions)"), supplier.goods_fen),
+        _summary_row(table, supplier, _("Goods (after line promotions)"), supplier.goods_fen),
         _summary_row(
+            table,
             supplier,
             _("Order discounts"),
             supplier.order_discount_fen,
             _("subtracted from the goods"),
         ),
-        _summary_row(supplier, _("Carriage"), supplier.carriage_fen, free_postage),
+        _summary_row(table, supplier, _("Carriage"), supplier.carriage_fen, free_postage),
     ]
     if supplier.other_fees_fen:
-        rows.append(_summary_row(supplier, _("Other fees"), supplier.other_fees_fen))
+        rows.append(_summary_row(table, supplier, _("Other fees"), supplier.other_fees_fen))
     if supplier.unexplained_fen:
         rows.append(
-            _summary_row(supplier, _("Unexplained difference (gateway)"), supplier.unexplained_fen)
+            _summary_row(
+                table, supplier, _("Unexplained difference (gateway)"), supplier.unexplained_fen
+            )
         )
     problems = "; ".join(supplier.problems)
-    rows.append(_summary_row(supplier, _("Supplier total"), supplier.total_fen, problems=problems))
+    rows.append(
+        _summary_row(table, supplier, _("Supplier total"), supplier.total_fen, problems=problems)
+    )
     return rows
 
 
-def export_rows(breakdown: RunBreakdown) -> list[list]:
+def export_rows(breakdown: RunBreakdown, *, run: PreviewRun | None = None) -> list[list]:
     """One row per line, then the supplier's totals block (a row per figure), then the
-    grand total of the suppliers that can be ordered."""
-    rows: list[list] = [header()]
+    grand total of the suppliers that can be ordered; with the `run`, its second currency
+    (columns, and a last row saying the rate, or why there is none)."""
+    table = Table.for_run(run)
+    rows: list[list] = [table.header()]
     for supplier in breakdown.suppliers:
         if not supplier.records:
             rows.append(
-                _row(
+                table.row(
                     supplier=supplier.name,
                     status=supplier.badge_label,
                     promotions="",
@@ -189,18 +252,20 @@ def export_rows(breakdown: RunBreakdown) -> list[list]:
             )
             continue
         for record in supplier.records:
-            rows += [_line_row(LineRow(supplier, record, line)) for line in record.lines]
-        rows += _supplier_totals(supplier)
+            rows += [table.line_row(LineRow(supplier, record, line)) for line in record.lines]
+        rows += _supplier_totals(table, supplier)
     left_out = "; ".join(f"{s.name}: {s.left_out_reason}" for s in breakdown.left_out)
     rows.append(
-        _row(
+        table.row(
             supplier=_("Grand total (orderable suppliers)"),
             status="",
-            total=_yuan(breakdown.grand_total_fen),
+            fen=breakdown.grand_total_fen,
             promotions="",
             problems=_("Left out: %(list)s") % {"list": left_out} if left_out else "",
         )
     )
+    if run is not None:
+        rows += [table.row(supplier=note) for note in rates.run_rate_notes(run)]
     return rows
 
 
@@ -215,7 +280,7 @@ def to_csv(rows: list[list]) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def to_xlsx(rows: list[list], *, title: str) -> bytes:
+def to_xlsx(rows: list[list], *, title: str, columns: tuple[Column, ...] = COLUMNS) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title[:31]
@@ -232,8 +297,8 @@ def to_xlsx(rows: list[list], *, title: str) -> bytes:
                 cell.value = value
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for number, column in enumerate(COLUMNS, start=1):
-        number_format = NUMBER_FORMATS.get(column.kind)
+    for number, column in enumerate(columns, start=1):
+        number_format = column.number_format or NUMBER_FORMATS.get(column.kind)
         if number_format:
             for (cell,) in sheet.iter_rows(min_row=2, min_col=number, max_col=number):
                 cell.number_format = number_format

@@ -189,3 +189,14 @@ LOOKUP_FAILURES = {
 def lookup_failure(kind: str) -> str:
     """Why an offer could not be looked up, in the active language (any kind has a text)."""
     return str(LOOKUP_FAILURES.get(kind, LOOKUP_FAILURES[INTERNAL]))
+
+
+# --------------------------------------------------------------------------- currencies
+
+
+def no_rate(code: str) -> str:
+    """Why a run shows no figures in the buyer's second currency (never a silent fallback)."""
+    return translation.gettext(
+        "No figures in %(code)s: there was no %(code)s rate when this run was created. "
+        "Once an administrator adds one, new runs show it."
+    ) % {"code": code}

@@ -25,9 +25,19 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from .currency import ECB_MAX_BYTES, RateError, ReferenceRates, cny_rates, parse_ecb_daily
-from .models import BuyerPreferences, ExchangeRate, RateFetch
+from . import failures
+from .currency import (
+    ECB_MAX_BYTES,
+    Conversion,
+    RateError,
+    ReferenceRates,
+    cny_rates,
+    parse_ecb_daily,
+)
+from .models import BuyerPreferences, ExchangeRate, PreviewRun, RateFetch
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -148,3 +158,52 @@ def fetch_rates_if_due(*, now: datetime | None = None) -> int:
     )
     logger.info("reference rates of %s: %s stored", reference.as_of, count)
     return count
+
+
+# --------------------------------------------------------------------------- words
+
+
+def rate_note(conversion: Conversion) -> str:
+    """The rate a run's converted figures use, said beside them (page and exports)."""
+    params = {
+        "code": conversion.code,
+        "rate": conversion.rate_text,
+        "date": conversion.as_of.isoformat(),
+    }
+    if conversion.source == ExchangeRate.Source.ECB:
+        return (
+            _(
+                "Figures in %(code)s at 1 %(code)s = %(rate)s CNY, ECB rate of %(date)s, "
+                "as stored when this run was created."
+            )
+            % params
+        )
+    return (
+        _(
+            "Figures in %(code)s at 1 %(code)s = %(rate)s CNY, manual rate of %(date)s, "
+            "as stored when this run was created."
+        )
+        % params
+    )
+
+
+def stale_note(conversion: Conversion) -> str:
+    """Why the converted figures are marked: the rate was old when the run was created."""
+    return ngettext(
+        "This rate was %(days)s day old when the run was created (more than %(max)s): "
+        "figures converted with it are marked “old rate”.",
+        "This rate was %(days)s days old when the run was created (more than %(max)s): "
+        "figures converted with it are marked “old rate”.",
+        conversion.age_days,
+    ) % {"days": conversion.age_days, "max": settings.CURRENCY_RATE_MAX_AGE_DAYS}
+
+
+def run_rate_notes(run: PreviewRun) -> list[str]:
+    """What a run says of its second currency: the rate and whether it was old, or why
+    there is none; nothing when the buyer chose none."""
+    conversion = run.conversion
+    if conversion is not None:
+        return [rate_note(conversion)] + ([stale_note(conversion)] if conversion.stale else [])
+    if run.display_rate_missing:
+        return [failures.no_rate(run.display_currency)]
+    return []

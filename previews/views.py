@@ -367,10 +367,10 @@ def run_dispatch(request, pk):
 
 def run_export(request, pk, file_format):
     run = selectors.run_with_results(owner=request.user, pk=pk)
-    rows = exports.export_rows(build_breakdown(run))
+    rows = exports.export_rows(build_breakdown(run), run=run)
     name = f"preview-run-{run.pk}"
     if file_format == "xlsx":
-        content = exports.to_xlsx(rows, title=name)
+        content = exports.to_xlsx(rows, title=name, columns=exports.Table.for_run(run).columns)
         content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
         content, content_type = exports.to_csv(rows), "text/csv; charset=utf-8"
@@ -415,6 +415,7 @@ def address_comparison(request, group):
             "rows": shown.rows,
             "finished": all(run.is_finished for run in shown.runs),
             "status_urls": [reverse("previews:run-status", args=[run.pk]) for run in shown.runs],
+            "conversions": [run.conversion for run in shown.runs],  # the second currency
         },
     )
 

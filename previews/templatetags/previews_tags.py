@@ -3,6 +3,7 @@ from django import template
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
+from previews import failures, rates
 from previews.currency import format_money, format_rate
 from previews.money import format_fen, format_yuan
 
@@ -66,3 +67,29 @@ def converted(conversion, fen, quantity=None):
 def rate_text(value):
     """A rate to CNY as typed, without trailing zeros: 7.1234."""
     return format_rate(value)
+
+
+@register.filter
+def rate_note(conversion):
+    """The rate a run's converted figures use (rates.rate_note)."""
+    return rates.rate_note(conversion)
+
+
+@register.filter
+def stale_note(conversion):
+    return rates.stale_note(conversion)
+
+
+@register.filter
+def no_rate(code):
+    """Why there are no figures in the buyer's second currency."""
+    return failures.no_rate(code)
+
+
+@register.filter
+def at(sequence, index):
+    """The item of a list at an index (None past its end): `conversions|at:forloop.counter0`."""
+    try:
+        return sequence[index]
+    except (IndexError, TypeError, KeyError):
+        return None
