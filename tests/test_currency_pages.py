@@ -249,6 +249,7 @@ def test_the_buyer_picks_a_second_currency(buyer, buyer_client):
     assert "Settings saved" in response.content.decode()
     assert rates.display_currency(owner=buyer) == "USD"
     assert 'data-testid="no-rate"' in response.content.decode()  # no USD rate yet
+    assert '<option value="USD" selected>' in response.content.decode()
     manual_rate("USD", "7.1234")
     assert (
         "New runs use 1 USD = 7.1234 CNY, manual rate of" in buyer_client.get(url).content.decode()

@@ -67,3 +67,17 @@ def test_every_app_url_requires_login(client, victims):
     for name, kind in OBJECT_URLS:
         response = client.get(reverse(name, args=[victims[kind].pk]))
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_settings_are_each_buyers_own(client, buyer, other_buyer):
+    from previews import rates
+
+    url = reverse("previews:preferences")
+    response = client.get(url)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    rates.set_display_currency(owner=buyer, code="USD")
+    client.force_login(other_buyer)
+    assert 'value="USD" selected' not in client.get(url).content.decode()
+    client.post(url, {"display_currency": "JPY"})
+    assert rates.display_currency(owner=buyer) == "USD"
+    assert rates.display_currency(owner=other_buyer) == "JPY"
