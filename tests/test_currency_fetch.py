@@ -183,3 +183,12 @@ def test_the_fetch_rates_command(ecb, capsys):
     ecb.status = 404
     with pytest.raises(CommandError, match="HTTP 404"):
         call_command("fetch_rates", url=ecb.url)
+
+
+def test_the_sandbox_serves_the_demo_rates(sandbox_url, settings):
+    """`make run` fetches from the sandbox: the ECB's format, dated the last weekday."""
+    settings.CURRENCY_RATES_URL = f"{sandbox_url}/ecb/eurofxref-daily.xml"
+    assert rates.fetch_rates_if_due() == 15
+    usd = ExchangeRate.objects.get(currency="USD")
+    assert usd.rate == Decimal("7.236777017") and usd.as_of.weekday() < 5
+    assert (timezone.localdate() - usd.as_of).days <= 3

@@ -11,6 +11,7 @@ own (preview.py). Standard library only, so it starts anywhere.
 from __future__ import annotations
 
 import argparse
+import datetime
 import hashlib
 import importlib
 import json
@@ -22,6 +23,8 @@ from collections import deque
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
+
+from .rates import ECB_DAILY_PATH, ecb_daily
 
 ADDRESS_FIELDS = (
     "fullName", "mobile", "phone", "postCode", "cityText", "provinceText",
@@ -292,6 +295,9 @@ def make_handler(sandbox: Gateway):
                 self.send(200, "application/json", calls.as_json())
                 return
             url = urlsplit(self.path)
+            if url.path == ECB_DAILY_PATH:  # the demo's reference rates (not the gateway's)
+                self.send(200, "text/xml", ecb_daily(datetime.date.today()))
+                return
             if url.path in sandbox.GET_ENDPOINTS:
                 calls.seen(self.path)
                 calls.count_lookup(url.query)
