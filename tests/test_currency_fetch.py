@@ -192,3 +192,31 @@ def test_the_sandbox_serves_the_demo_rates(sandbox_url, settings):
     usd = ExchangeRate.objects.get(currency="USD")
     assert usd.rate == Decimal("7.236777017") and usd.as_of.weekday() < 5
     assert (timezone.localdate() - usd.as_of).days <= 3
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("CURRENCY_RATES_URL", "file:///etc/passwd"), ("CURRENCY_RATE_MAX_AGE_DAYS", "a week")],
+)
+def test_a_malformed_currency_setting_stops_start_up(tmp_path, variable, value):
+    from .test_settings import start_up_error
+
+    error = start_up_error(tmp_path, **{variable: value})
+    assert "ImproperlyConfigured" in error and variable in error.strip().splitlines()[-1]
+
+
+def test_currency_settings_default_to_no_fetch_and_seven_days(tmp_path):
+    from .test_settings import run_python
+
+    code = (
+        "import django; django.setup(); from django.conf import settings;"
+        "print(repr(settings.CURRENCY_RATES_URL), settings.CURRENCY_RATE_MAX_AGE_DAYS)"
+    )
+    default = run_python(code, {}, tmp_path)
+    assert default.stdout.split() == ["''", "7"], default.stderr
+    configured = run_python(
+        code,
+        {"CURRENCY_RATES_URL": "http://127.0.0.1:9/x.xml", "CURRENCY_RATE_MAX_AGE_DAYS": "3"},
+        tmp_path,
+    )
+    assert configured.stdout.split() == ["'http://127.0.0.1:9/x.xml'", "3"], configured.stderr
