@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
+from babel.core import get_global
 from babel.numbers import (
     format_currency,
     get_currency_name,
@@ -58,13 +59,25 @@ def _codes() -> frozenset[str]:
 _CODES: frozenset[str] | None = None
 
 
-def display_choices(language: str) -> list[tuple[str, str]]:
-    """(code, "USD — US Dollar") for every currency Babel knows but CNY, in the language
-    given (a Django language code such as "en" or "zh-hans"), sorted by code."""
+def codes_in_use() -> frozenset[str]:
+    """The currencies legal tender somewhere today, by CLDR (no ESP, no XAU)."""
+    return frozenset(
+        code
+        for currencies in get_global("territory_currencies").values()
+        for code, _start, end, tender in currencies
+        if end is None and tender
+    )
+
+
+def display_choices(language: str, *, also: str = "") -> list[tuple[str, str]]:
+    """(code, "USD — US Dollar") for the currencies in use today but CNY (and `also`, a
+    known code already chosen), named in the language given (a Django language code such
+    as "en" or "zh-hans"), sorted by code."""
     locale = babel_locale(language)
+    codes = codes_in_use() | ({also} if is_known_currency(also) else set())
     return [
         (code, f"{code} — {get_currency_name(code, locale=locale)}")
-        for code in sorted(_codes() - {CNY})
+        for code in sorted(codes - {CNY})
     ]
 
 

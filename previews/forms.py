@@ -476,7 +476,7 @@ class PreferencesForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["display_currency"].choices = [
             ("", _("None (CNY only)")),
-            *display_choices(language),
+            *display_choices(language, also=self.initial.get("display_currency", "")),
         ]
         self.fields["display_currency"].validators.append(validate_currency_code)
         self.helper = FormHelper()

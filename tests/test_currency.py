@@ -88,6 +88,9 @@ def test_currency_names_in_both_languages():
     assert currency.currency_name("USD", "zh-hans") == "美元"
     choices = dict(currency.display_choices("zh-hans"))
     assert choices["EUR"] == "EUR — 欧元" and "CNY" not in choices
+    assert {"USD", "JPY", "RUB", "THB", "KWD"} <= set(choices)
+    assert "XAU" not in choices and "DEM" not in choices  # gold, the Deutsche Mark
+    assert "DEM" in dict(currency.display_choices("en", also="DEM"))  # already chosen
 
 
 def test_known_codes():
