@@ -19,6 +19,7 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from functools import cache
 
 from babel.core import get_global
 from babel.numbers import (
@@ -46,19 +47,15 @@ class RateError(ValueError):
 
 def is_known_currency(code: str) -> bool:
     """An ISO 4217 code that Babel (CLDR) knows, in capitals: "USD" yes, "usd" or "ABC" no."""
-    return isinstance(code, str) and len(code) == 3 and code.isupper() and code in _codes()
+    return isinstance(code, str) and len(code) == 3 and code.isupper() and code in known_codes()
 
 
-def _codes() -> frozenset[str]:
-    global _CODES
-    if _CODES is None:
-        _CODES = frozenset(list_currencies())
-    return _CODES
+@cache
+def known_codes() -> frozenset[str]:
+    return frozenset(list_currencies())
 
 
-_CODES: frozenset[str] | None = None
-
-
+@cache
 def codes_in_use() -> frozenset[str]:
     """The currencies legal tender somewhere today, by CLDR (no ESP, no XAU)."""
     return frozenset(
