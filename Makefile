@@ -52,6 +52,7 @@ run: demo
 	@echo ""
 	PATH="$(abspath $(BIN)):$$PATH" WEB_PORT=$(WEB_PORT) SANDBOX_PORT=$(SANDBOX_PORT) \
 	  DAJI_API_URL=$${DAJI_API_URL:-http://127.0.0.1:$(SANDBOX_PORT)} \
+	  CURRENCY_RATES_URL=$${CURRENCY_RATES_URL-http://127.0.0.1:$(SANDBOX_PORT)/ecb/eurofxref-daily.xml} \
 	  $(BIN)/honcho start -f Procfile
 
 test: install

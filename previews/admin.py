@@ -2,18 +2,24 @@ import json
 
 from django.contrib import admin
 from django.db.models import Count, Sum
+from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from .forms import CleanTextModelForm
+from .currency import currency_name
+from .forms import CleanTextModelForm, ExchangeRateAdminForm
 from .models import (
+    BuyerPreferences,
     CartLine,
+    ExchangeRate,
     OrderAttempt,
     OrderAuditEvent,
     OrderRequest,
     PlacedOrder,
     PreviewRun,
     ProductSnapshot,
+    RateFetch,
     ShippingAddress,
     Supplier,
     SupplierOrder,
@@ -339,3 +345,46 @@ class OrderAuditEventAdmin(OrderReadOnlyAdmin):
         "at", "actor", "action", "request", "supplier_order", "attempt", "placed_order",
         "total_fen", "previous_total_fen", "comment",
     )  # fmt: skip
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(admin.ModelAdmin):
+    """Rates to CNY. Typed ones are manual and always win over the ECB's for their
+    currency (rates.current_rate); fetched ones are read only."""
+
+    form = ExchangeRateAdminForm
+    list_display = ("currency", "name", "rate", "as_of", "source", "updated_at")
+    list_filter = ("source", "currency")
+    search_fields = ("currency",)
+    date_hierarchy = "as_of"
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.source == ExchangeRate.Source.ECB:
+            return ("currency", "rate", "as_of", "source")
+        return ()
+
+    def get_changeform_initial_data(self, request):
+        return {"as_of": timezone.localdate(), **super().get_changeform_initial_data(request)}
+
+    @admin.display(description=_("name"))
+    def name(self, rate):
+        return currency_name(rate.currency, get_language())
+
+
+@admin.register(RateFetch)
+class RateFetchAdmin(ReadOnlyAdmin):
+    """The daily fetches of the ECB's reference rates, by the workers: read only."""
+
+    list_display = ("day", "succeeded_at", "rates_as_of", "rate_count", "attempts", "error")
+    readonly_fields = (
+        "day", "claimed_at", "attempts", "succeeded_at", "rates_as_of", "rate_count", "error",
+    )  # fmt: skip
+
+
+@admin.register(BuyerPreferences)
+class BuyerPreferencesAdmin(admin.ModelAdmin):
+    list_display = ("owner", "display_currency", "updated_at")
+    list_filter = ("display_currency",)
+    search_fields = ("owner__username", "display_currency")
+    list_select_related = ("owner",)
+    autocomplete_fields = ("owner",)

@@ -19,7 +19,10 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from . import rates
 from .breakdown import LineView, RecordView, RunBreakdown, SupplierView
+from .currency import Conversion
+from .models import PreviewRun
 from .money import fen_to_yuan
 
 # Text a spreadsheet would take for a formula (OWASP "CSV injection"): = + - @, tab and
@@ -57,6 +60,7 @@ class Kind(StrEnum):
     INT = "int"
     IDENTIFIER = "identifier"  # a whole number that names something, e.g. an offer id
     MONEY = "money"  # yuan as Decimal, to the fen
+    CONVERTED = "converted"  # the second currency, as Decimal to its own minor units
 
 
 # Other kinds keep the spreadsheet's default; in that "General" format Excel shows a
@@ -79,10 +83,11 @@ class Column:
     supplier without an answer, the grand total) fill it by `key`."""
 
     key: str
-    header: Promise
+    header: Promise | str
     width: int
     kind: Kind
     line: Callable[[LineRow], Any]
+    number_format: str | None = None  # overrides the kind's (NUMBER_FORMATS)
 
 
 def _promotions(row: LineRow) -> str:
@@ -117,35 +122,86 @@ COLUMNS = (
     Column("promotions", _lazy("Promotions"), 30, Kind.TEXT, _promotions),
     Column("problems", _lazy("Problems"), 40, Kind.TEXT, lambda r: "; ".join(r.line.problems)),
 )
-KEYS = frozenset(column.key for column in COLUMNS)
 
 
-def header() -> list[str]:
-    return [str(column.header) for column in COLUMNS]
-
-
-def _line_row(row: LineRow) -> list:
-    return [column.line(row) for column in COLUMNS]
-
-
-def _row(**cells) -> list:
-    """A row that is not a line's: the named cells, the others empty (None)."""
-    unknown = set(cells) - KEYS
-    if unknown:
-        raise KeyError(f"no export column {sorted(unknown)}")
-    return [cells.get(column.key) for column in COLUMNS]
-
-
-def _summary_row(
-    supplier: SupplierView, label: str, fen: int | None, note: str = "", problems: str = ""
-) -> list:
-    """A row of a supplier's totals block: the figure's name, its amount, a note."""
-    return _row(
-        supplier=supplier.name, status=label, total=_yuan(fen), promotions=note, problems=problems
+def currency_columns(conversion: Conversion | None) -> tuple[Column, ...]:
+    """The run's second currency (issue #15), after the CNY columns: a line's landed unit
+    cost and total converted with the rate the run stored; none without a rate."""
+    if conversion is None:
+        return ()
+    code = conversion.code
+    number_format = "#,##0" + ("." + "0" * conversion.digits if conversion.digits else "")
+    return (
+        Column(
+            "landed_unit_cost_converted",
+            _("Landed unit cost (%(currency)s)") % {"currency": code},
+            14,
+            Kind.CONVERTED,
+            lambda r: conversion.unit_from_fen(r.line.landed_total_fen, r.line.quantity),
+            number_format,
+        ),
+        Column(
+            "total_converted",
+            _("Total (%(currency)s)") % {"currency": code},
+            12,
+            Kind.CONVERTED,
+            lambda r: conversion.from_fen(r.line.landed_total_fen),
+            number_format,
+        ),
     )
 
 
-def _supplier_totals(supplier: SupplierView) -> list[list]:
+@dataclass(frozen=True)
+class Table:
+    """The columns of one export: COLUMNS, then the second currency's, if any."""
+
+    columns: tuple[Column, ...] = COLUMNS
+    conversion: Conversion | None = None
+
+    @classmethod
+    def for_run(cls, run: PreviewRun | None) -> Table:
+        conversion = run.conversion if run is not None else None
+        return cls(COLUMNS + currency_columns(conversion), conversion)
+
+    def header(self) -> list[str]:
+        return [str(column.header) for column in self.columns]
+
+    def line_row(self, row: LineRow) -> list:
+        return [column.line(row) for column in self.columns]
+
+    def row(self, *, fen: int | None = None, **cells) -> list:
+        """A row that is not a line's: the named cells, the others empty (None); `fen`
+        is the row's figure, in the Total column and converted in the second currency's."""
+        keys = {column.key for column in self.columns}
+        if fen is not None:
+            cells["total"] = _yuan(fen)
+            if self.conversion is not None:
+                cells["total_converted"] = self.conversion.from_fen(fen)
+        unknown = set(cells) - keys
+        if unknown:
+            raise KeyError(f"no export column {sorted(unknown)}")
+        return [cells.get(column.key) for column in self.columns]
+
+
+def header() -> list[str]:
+    return Table().header()
+
+
+def _summary_row(
+    table: Table,
+    supplier: SupplierView,
+    label: str,
+    fen: int | None,
+    note: str = "",
+    problems: str = "",
+) -> list:
+    """A row of a supplier's totals block: the figure's name, its amount, a note."""
+    return table.row(
+        supplier=supplier.name, status=label, fen=fen, promotions=note, problems=problems
+    )
+
+
+def _supplier_totals(table: Table, supplier: SupplierView) -> list[list]:
     """The totals block of the run page, one row each, adding up in the Total column:
     goods − order discounts + carriage + other fees + unexplained = supplier total."""
     free_postage = (
@@ -154,37 +210,46 @@ def _supplier_totals(supplier: SupplierView) -> list[list]:
         else ""
     )
     rows = [
-        _summary_row(supplier, _("Goods (after line promotions)"), supplier.goods_fen),
+        _summary_row(table, supplier, _("Goods (after line promotions)"), supplier.goods_fen),
         _summary_row(
+            table,
             supplier,
             _("Order discounts"),
             supplier.order_discount_fen,
             _("subtracted from the goods"),
         ),
-        _summary_row(supplier, _("Carriage"), supplier.carriage_fen, free_postage),
+        _summary_row(table, supplier, _("Carriage"), supplier.carriage_fen, free_postage),
     ]
     if supplier.other_fees_fen:
-        rows.append(_summary_row(supplier, _("Other fees"), supplier.other_fees_fen))
+        rows.append(_summary_row(table, supplier, _("Other fees"), supplier.other_fees_fen))
     if supplier.unexplained_fen:
         rows.append(
-            _summary_row(supplier, _("Unexplained difference (gateway)"), supplier.unexplained_fen)
+            _summary_row(
+                table, supplier, _("Unexplained difference (gateway)"), supplier.unexplained_fen
+            )
         )
     problems = "; ".join(supplier.problems)
-    rows.append(_summary_row(supplier, _("Supplier total"), supplier.total_fen, problems=problems))
+    rows.append(
+        _summary_row(table, supplier, _("Supplier total"), supplier.total_fen, problems=problems)
+    )
     return rows
 
 
-def export_rows(breakdown: RunBreakdown) -> list[list]:
+def export_rows(breakdown: RunBreakdown, *, run: PreviewRun | None = None) -> list[list]:
     """One row per line, then the supplier's totals block (a row per figure), then the
-    grand total of the suppliers that can be ordered."""
-    return list(iter_export_rows(breakdown.suppliers))
+    grand total of the suppliers that can be ordered; with the `run`, its second currency
+    (columns, and a last row saying the rate, or why there is none)."""
+    return list(iter_export_rows(breakdown.suppliers, run=run))
 
 
-def iter_export_rows(suppliers: Iterable[SupplierView]) -> Iterator[list]:
+def iter_export_rows(
+    suppliers: Iterable[SupplierView], *, run: PreviewRun | None = None
+) -> Iterator[list]:
     """`export_rows` row by row, reading the suppliers as it goes (they may be read from
     the database a few at a time): the grand total and the left-out list are added up on
     the way, by the breakdown's own rule (`SupplierView.orderable`)."""
-    yield header()
+    table = Table.for_run(run)
+    yield table.header()
     grand_total_fen, left_out = 0, []
     for supplier in suppliers:
         if supplier.orderable:
@@ -192,7 +257,7 @@ def iter_export_rows(suppliers: Iterable[SupplierView]) -> Iterator[list]:
         else:
             left_out.append(f"{supplier.name}: {supplier.left_out_reason}")
         if not supplier.records:
-            yield _row(
+            yield table.row(
                 supplier=supplier.name,
                 status=supplier.badge_label,
                 promotions="",
@@ -201,16 +266,19 @@ def iter_export_rows(suppliers: Iterable[SupplierView]) -> Iterator[list]:
             continue
         for record in supplier.records:
             for line in record.lines:
-                yield _line_row(LineRow(supplier, record, line))
-        yield from _supplier_totals(supplier)
+                yield table.line_row(LineRow(supplier, record, line))
+        yield from _supplier_totals(table, supplier)
     left_out_text = "; ".join(left_out)
-    yield _row(
+    yield table.row(
         supplier=_("Grand total (orderable suppliers)"),
         status="",
-        total=_yuan(grand_total_fen),
+        fen=grand_total_fen,
         promotions="",
         problems=_("Left out: %(list)s") % {"list": left_out_text} if left_out_text else "",
     )
+    if run is not None:
+        for note in rates.run_rate_notes(run):
+            yield table.row(supplier=note)
 
 
 class _Echo:
@@ -242,16 +310,18 @@ def to_csv(rows: Iterable[list]) -> bytes:
     return b"".join(iter_csv(rows))
 
 
-def write_xlsx(rows: Iterable[list], file: BinaryIO, *, title: str) -> None:
+def write_xlsx(
+    rows: Iterable[list], file: BinaryIO, *, title: str, columns: tuple[Column, ...] = COLUMNS
+) -> None:
     """The rows as an XLSX sheet written to `file`, in openpyxl's write-only mode: each
     row goes to disk as it comes, so memory does not grow with the run."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title[:31])
-    for number, column in enumerate(COLUMNS, start=1):
+    for number, column in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(number)].width = column.width
     sheet.freeze_panes = "A2"
     bold = Font(bold=True)
-    formats = [NUMBER_FORMATS.get(column.kind) for column in COLUMNS]
+    formats = [column.number_format or NUMBER_FORMATS.get(column.kind) for column in columns]
     for row_number, row in enumerate(rows, start=1):
         cells = []
         for index, value in enumerate(row):
@@ -274,9 +344,9 @@ def write_xlsx(rows: Iterable[list], file: BinaryIO, *, title: str) -> None:
     workbook.save(file)
 
 
-def to_xlsx(rows: Iterable[list], *, title: str) -> bytes:
+def to_xlsx(rows: Iterable[list], *, title: str, columns: tuple[Column, ...] = COLUMNS) -> bytes:
     buffer = io.BytesIO()
-    write_xlsx(rows, buffer, title=title)
+    write_xlsx(rows, buffer, title=title, columns=columns)
     return buffer.getvalue()
 
 

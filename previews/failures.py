@@ -287,3 +287,14 @@ def english(text, **values) -> str:
     """A catalogue text in English (stored reasons: the admin and the logs read them)."""
     with translation.override("en"):
         return str(text) % values if values else str(text)
+
+
+# --------------------------------------------------------------------------- currencies
+
+
+def no_rate(code: str) -> str:
+    """Why a run shows no figures in the buyer's second currency (never a silent fallback)."""
+    return translation.gettext(
+        "No figures in %(code)s: there was no %(code)s rate when this run was created. "
+        "Once an administrator adds one, new runs show it."
+    ) % {"code": code}

@@ -11,8 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import limits, regions
+from .currency import display_choices
 from .imports import parse_offer_id
-from .models import CartLine, Flow, PlacedOrder, ShippingAddress, Supplier
+from .models import CartLine, ExchangeRate, Flow, PlacedOrder, ShippingAddress, Supplier
 from .runs import missing_address_fields, snapshot_address
 from .validators import (
     QUANTITY_HELP,
@@ -20,6 +21,7 @@ from .validators import (
     normalize_mobile,
     normalize_spec_id,
     parse_quantity,
+    validate_currency_code,
     validate_no_control_characters,
     validate_no_control_characters_in_lines,
     validate_spec_id,
@@ -520,6 +522,29 @@ class OrderingFormMixin:
         self.helper.form_tag = False
 
 
+class PreferencesForm(forms.Form):
+    """The buyer's settings: the second currency new runs show beside CNY."""
+
+    display_currency = forms.ChoiceField(
+        label=_("Second currency"),
+        required=False,
+        help_text=_(
+            "Shown beside CNY on the pages and exports of runs started from now on, at the "
+            "rate of the day. CNY stays what is charged; earlier runs keep their own rate."
+        ),
+    )
+
+    def __init__(self, *args, language: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["display_currency"].choices = [
+            ("", _("None (CNY only)")),
+            *display_choices(language, also=self.initial.get("display_currency", "")),
+        ]
+        self.fields["display_currency"].validators.append(validate_currency_code)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
 class OrderRequestForm(OrderingFormMixin, forms.Form):
     """Request ordering from a run: one supplier (`supplier`, the button pressed) or every
     orderable one (empty)."""
@@ -583,3 +608,21 @@ class CancelOrderForm(OrderingFormMixin, forms.Form):
         max_length=200,
         help_text=_("Sent to 1688 with the cancellation (at most 200 characters)."),
     )
+
+
+class ExchangeRateAdminForm(CleanTextModelForm):
+    """A rate typed in the admin: always manual; the code is taken in capitals."""
+
+    class Meta:
+        model = ExchangeRate
+        fields = ("currency", "rate", "as_of", "source")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "source" in self.fields:
+            self.fields["source"].choices = [
+                (ExchangeRate.Source.MANUAL, ExchangeRate.Source.MANUAL.label)
+            ]
+
+    def clean_currency(self):
+        return self.cleaned_data["currency"].strip().upper()

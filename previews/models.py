@@ -6,8 +6,10 @@ from django.db.models import Q
 from django.db.models.functions import Length
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from . import currency as currencies
 from . import failures, limits, validators
 from .limits import MAX_OFFER_ID, MAX_QUANTITY, MIN_QUANTITY, SPEC_ID_LENGTH
 
@@ -261,6 +263,18 @@ class PreviewRun(models.Model):
     worker_token = models.CharField(_("executed by"), max_length=120, blank=True)
     heartbeat_at = models.DateTimeField(_("last sign of its worker"), null=True, blank=True)
     executions = models.PositiveSmallIntegerField(_("times started"), default=0)
+    # The buyer's second currency and the rate in force when the run was created
+    # (rates.run_rate_fields): the run shows what was true then. CNY stays the record.
+    display_currency = models.CharField(_("display currency"), max_length=3, blank=True)
+    display_rate = models.DecimalField(
+        _("CNY for one unit"),
+        max_digits=currencies.RATE_MAX_INTEGER_DIGITS + currencies.RATE_DECIMAL_PLACES,
+        decimal_places=currencies.RATE_DECIMAL_PLACES,
+        null=True,
+        blank=True,
+    )
+    display_rate_as_of = models.DateField(_("rate as of"), null=True, blank=True)
+    display_rate_source = models.CharField(_("rate source"), max_length=10, blank=True)
 
     class Meta:
         verbose_name = _("preview run")
@@ -292,6 +306,31 @@ class PreviewRun(models.Model):
         """Past the configured age, 1688's prices and stock may have moved on."""
         limit = timedelta(hours=settings.PREVIEW_QUOTE_MAX_AGE_HOURS)
         return self.status == self.Status.DONE and timezone.now() - self.quoted_at > limit
+
+    @cached_property
+    def conversion(self) -> currencies.Conversion | None:
+        """The stored rate as a `currencies.Conversion`, flagged stale when it was older than
+        CURRENCY_RATE_MAX_AGE_DAYS on the day the run was created; None without one."""
+        if not self.display_currency or self.display_rate is None or not self.display_rate_as_of:
+            return None
+        created_on = timezone.localdate(self.created_at)
+        return currencies.Conversion(
+            code=self.display_currency,
+            rate=self.display_rate,
+            as_of=self.display_rate_as_of,
+            source=self.display_rate_source,
+            stale=currencies.is_stale(
+                self.display_rate_as_of,
+                on=created_on,
+                max_age_days=settings.CURRENCY_RATE_MAX_AGE_DAYS,
+            ),
+            age_days=currencies.rate_age_days(self.display_rate_as_of, created_on),
+        )
+
+    @property
+    def display_rate_missing(self) -> bool:
+        """The buyer wanted a second currency, but there was no rate for it."""
+        return bool(self.display_currency) and self.conversion is None
 
 
 class RunSummary(models.Model):
@@ -997,3 +1036,100 @@ class OrderAuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()}"
+
+
+# --------------------------------------------------------------------------- currencies
+
+
+class ExchangeRate(models.Model):
+    """What one unit of a currency costs in CNY on a day, typed in the admin or fetched
+    from the European Central Bank. A manual rate always wins over a fetched one
+    (rates.current_rate)."""
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", _("Manual")
+        ECB = "ecb", _("European Central Bank")
+
+    currency = models.CharField(
+        _("currency"),
+        max_length=3,
+        validators=[validators.validate_currency_code],
+        help_text=_("ISO 4217 code, e.g. USD"),
+    )
+    rate = models.DecimalField(
+        _("CNY for one unit"),
+        max_digits=currencies.RATE_MAX_INTEGER_DIGITS + currencies.RATE_DECIMAL_PLACES,
+        decimal_places=currencies.RATE_DECIMAL_PLACES,
+        validators=[validators.validate_rate],
+        help_text=_("e.g. 7.1234 for 1 USD = 7.1234 CNY"),
+    )
+    as_of = models.DateField(_("as of"), help_text=_("The day the rate was published or set."))
+    source = models.CharField(
+        _("source"), max_length=10, choices=Source.choices, default=Source.MANUAL
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+        ordering = ["currency", "-as_of", "source", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["currency", "source", "as_of"], name="one_rate_per_currency_source_day"
+            ),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="exchange_rate_positive"),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="exchange_rate_currency_code"
+            ),
+        ]
+
+    def __str__(self):
+        return f"1 {self.currency} = {currencies.format_rate(self.rate)} CNY ({self.as_of})"
+
+
+class RateFetch(models.Model):
+    """One day's fetch of the reference rates: the unique day is the claim, so one worker
+    fetches per day (rates.fetch_rates_if_due); its outcome is kept for the admin."""
+
+    day = models.DateField(_("day"), unique=True)
+    claimed_at = models.DateTimeField(_("last tried"))
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=1)
+    succeeded_at = models.DateTimeField(_("fetched"), null=True, blank=True)
+    rates_as_of = models.DateField(_("rates as of"), null=True, blank=True)
+    rate_count = models.PositiveSmallIntegerField(_("rates stored"), default=0)
+    error = models.TextField(_("why it failed"), blank=True)
+
+    class Meta:
+        verbose_name = _("rate fetch")
+        verbose_name_plural = _("rate fetches")
+        ordering = ["-day", "pk"]
+
+    def __str__(self):
+        return str(self.day)
+
+
+class BuyerPreferences(models.Model):
+    """A buyer's settings: for now, the second currency new runs show beside CNY."""
+
+    owner = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="preferences",
+        verbose_name=_("owner"),
+    )
+    display_currency = models.CharField(
+        _("display currency"),
+        max_length=3,
+        blank=True,
+        validators=[validators.validate_currency_code],
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("buyer preferences")
+        verbose_name_plural = _("buyer preferences")
+        ordering = ["owner", "pk"]
+
+    def __str__(self):
+        return f"{self.owner}: {self.display_currency or '—'}"

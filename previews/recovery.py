@@ -20,6 +20,8 @@ PREVIEW_RECOVERY_INTERVAL seconds, it
   for in the buyer's orders by their marker, an approved request whose placing task was
   lost is sent again, and placed orders' status is read every
   ORDER_REFRESH_INTERVAL_SECONDS.
+* fetches the day's reference exchange rates when CURRENCY_RATES_URL is set
+  (`rates.fetch_rates_if_due`: one worker a day, by a claimed row).
 
 The rules themselves live with the rest of a run's life in runs.py (`recover_runs`).
 Every step is a conditional UPDATE, so several workers (or a page's "Try sending now"
@@ -34,7 +36,7 @@ import threading
 from django.conf import settings
 from django.db import connections
 
-from . import lookups, orders, runs
+from . import lookups, orders, rates, runs
 
 logger = logging.getLogger(__name__)
 
@@ -71,4 +73,17 @@ class RecoveryTimer(threading.Thread):
             connections.close_all()
         if any(counts.values()):
             logger.info("run recovery: %s", counts)
+        counts["rates_fetched"] = RecoveryTimer.fetch_rates()
         return counts
+
+    @staticmethod
+    def fetch_rates() -> int:
+        """The daily reference rates (rates.fetch_rates_if_due), by one worker a day; its
+        failure never stops the recovery."""
+        try:
+            return rates.fetch_rates_if_due()
+        except Exception:
+            logger.exception("fetching the reference rates failed; trying again later")
+            return 0
+        finally:
+            connections.close_all()

@@ -47,8 +47,10 @@ LINES_TEMPLATE = "previews/_run_supplier_lines.html"
 _APP = Path(__file__).resolve().parent
 _SOURCES = (
     *(settings.BASE_DIR / "templates" / name for name in (BREAKDOWN_TEMPLATE, SUPPLIER_TEMPLATE,
-                                                          LINES_TEMPLATE)),
+                                                          LINES_TEMPLATE,
+                                                          "previews/_converted.html")),
     _APP / "breakdown.py", _APP / "exports.py", _APP / "failures.py", _APP / "money.py",
+    _APP / "currency.py", _APP / "rates.py",
     _APP / "run_pages.py", _APP / "templatetags" / "previews_tags.py",
     *sorted(Path(folder) for folder in settings.LOCALE_PATHS),
 )  # fmt: skip
@@ -174,9 +176,10 @@ def _export_chunks(run, file_format, key, language) -> Iterator[bytes]:
         if cached is not None:
             yield cached
             return
-        rows = exports.iter_export_rows(selectors.iter_supplier_views(run))
+        rows = exports.iter_export_rows(selectors.iter_supplier_views(run), run=run)
         kept = []
-        for chunk in _written(rows, file_format, title=f"preview-run-{run.pk}"):
+        columns = exports.Table.for_run(run).columns
+        for chunk in _written(rows, file_format, title=f"preview-run-{run.pk}", columns=columns):
             if key:
                 kept.append(chunk)
             yield chunk
@@ -184,13 +187,13 @@ def _export_chunks(run, file_format, key, language) -> Iterator[bytes]:
             _set(key, b"".join(kept))
 
 
-def _written(rows, file_format: str, *, title: str) -> Iterator[bytes]:
+def _written(rows, file_format: str, *, title: str, columns) -> Iterator[bytes]:
     if file_format != "xlsx":
         yield from exports.iter_csv(rows)
         return
     # An XLSX is a zip, written at the end: spooled to a temporary file, then read out.
     with tempfile.TemporaryFile() as spool:
-        exports.write_xlsx(rows, spool, title=title)
+        exports.write_xlsx(rows, spool, title=title, columns=columns)
         spool.seek(0)
         while chunk := spool.read(256 * 1024):
             yield chunk

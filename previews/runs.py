@@ -29,7 +29,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from . import failures, summaries
+from . import failures, rates, summaries
 from .dispatch import send_once
 from .models import CartLine, PreviewRun, ShippingAddress, SupplierPreview
 
@@ -195,6 +195,7 @@ def _create_run(
                 rerun_of=rerun_of,
                 address_group=address_group,
                 fingerprint=request_fingerprint(address_snapshot, groups),
+                **rates.run_rate_fields(owner=owner),  # the second currency, as of now
             )
             SupplierPreview.objects.bulk_create(
                 SupplierPreview(

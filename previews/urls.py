@@ -36,6 +36,7 @@ urlpatterns = [
     path("runs/<int:pk>/compare/", views.run_compare, name="run-compare"),
     path("addresses/compare/", views.address_comparison_create, name="address-comparison-create"),
     path("addresses/compare/<uuid:group>/", views.address_comparison, name="address-comparison"),
+    path("settings/", views.preferences, name="preferences"),
     path("runs/<int:pk>/export.csv", views.run_export, {"file_format": "csv"}, name="run-csv"),
     path("runs/<int:pk>/export.xlsx", views.run_export, {"file_format": "xlsx"}, name="run-xlsx"),
     path("runs/<int:pk>/order/", views.order_request_create, name="order-request-create"),

@@ -8,6 +8,15 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from . import regions
+from .currency import (
+    CNY,
+    RATE_DECIMAL_PLACES,
+    RATE_MAX_INTEGER_DIGITS,
+    RATE_SIGNIFICANT_DIGITS,
+    RateError,
+    check_rate,
+    is_known_currency,
+)
 from .limits import (
     MAX_OFFER_ID,
     MAX_QUANTITY,
@@ -249,3 +258,40 @@ def validate_no_control_characters(value: str) -> None:
             code="control_character",
             params={"found": found},
         )
+
+
+# --------------------------------------------------------------------------- currencies
+
+
+def validate_currency_code(value: str) -> None:
+    """An ISO 4217 code that Babel knows, in capitals, and not CNY (the record's own)."""
+    if value == CNY:
+        raise ValidationError(
+            _("CNY is the currency of the record; choose another."), code="currency_is_cny"
+        )
+    if not is_known_currency(value):
+        raise ValidationError(
+            _("“%(code)s” is not an ISO 4217 currency code (three capitals, e.g. USD)."),
+            code="unknown_currency",
+            params={"code": value},
+        )
+
+
+def validate_rate(value) -> None:
+    """A positive rate to CNY of sane precision (`currency.check_rate`)."""
+    try:
+        check_rate(value)
+    except RateError as error:
+        raise ValidationError(
+            _(
+                "A rate is a positive number of CNY for one unit of the currency, below "
+                "%(max)s, with at most %(digits)s significant digits and %(places)s decimal "
+                "places."
+            ),
+            code="bad_rate",
+            params={
+                "max": grouped(10**RATE_MAX_INTEGER_DIGITS),
+                "digits": RATE_SIGNIFICANT_DIGITS,
+                "places": RATE_DECIMAL_PLACES,
+            },
+        ) from error

@@ -12,11 +12,11 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from . import cart, failures, lookups, orders, regions, run_pages, runs, selectors
+from . import cart, failures, lookups, orders, rates, regions, run_pages, runs, selectors
 from .breakdown import supplier_badge
 from .forms import (
     AddressComparisonForm,
@@ -26,6 +26,7 @@ from .forms import (
     OfferPasteForm,
     OrderDecisionForm,
     OrderRequestForm,
+    PreferencesForm,
     PreviewForm,
     ResolveAttemptForm,
     ShippingAddressForm,
@@ -444,6 +445,7 @@ def address_comparison(request, group):
             "rows": shown.rows,
             "finished": all(run.is_finished for run in shown.runs),
             "status_urls": [reverse("previews:run-status", args=[run.pk]) for run in shown.runs],
+            "conversions": [run.conversion for run in shown.runs],  # the second currency
         },
     )
 
@@ -843,3 +845,28 @@ def order_audit_export(request, pk=None):
     response = HttpResponse(orders.audit_csv(events), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return response
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def preferences(request):
+    """The buyer's settings: the second currency of new runs."""
+    current = rates.display_currency(owner=request.user)
+    form = PreferencesForm(
+        request.POST or None, initial={"display_currency": current}, language=get_language()
+    )
+    if request.method == "POST" and form.is_valid():
+        rates.set_display_currency(owner=request.user, code=form.cleaned_data["display_currency"])
+        messages.success(request, _("Settings saved; runs started from now on use them."))
+        return redirect("previews:preferences")
+    return render(
+        request,
+        "previews/preferences.html",
+        {
+            "form": form,
+            "code": current,
+            "rate": rates.current_rate(current) if current else None,
+            "max_age_days": settings.CURRENCY_RATE_MAX_AGE_DAYS,
+        },
+    )

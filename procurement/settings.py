@@ -332,3 +332,16 @@ ORDER_REFRESH_INTERVAL_SECONDS = read_positive_int("ORDER_REFRESH_INTERVAL_SECON
 # An attempt still "claimed" or "sent" this long after it was claimed lost its worker (the
 # call itself ends within DAJI_CALL_DEADLINE): the recovery makes its outcome unknown.
 ORDER_ATTEMPT_LOST_AFTER_SECONDS = DAJI_CALL_DEADLINE + 4 * PREVIEW_HEARTBEAT_SECONDS
+# --- A second currency beside CNY (issue #15) ---
+# Where the workers fetch the European Central Bank's daily reference rates from, once a
+# day (previews/rates.py, from the recovery timer): an http(s) URL of an
+# eurofxref-daily.xml, e.g. https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml.
+# Empty (the default): no fetch, only the rates typed in the admin.
+CURRENCY_RATES_URL = (
+    read_http_url("CURRENCY_RATES_URL", "") if read_str("CURRENCY_RATES_URL", "") else ""
+)
+# A rate older than this many days on the day a run is created is flagged beside every
+# figure converted with it.
+CURRENCY_RATE_MAX_AGE_DAYS = read_positive_int("CURRENCY_RATE_MAX_AGE_DAYS", 7)
+# A failed fetch is tried again this long after (seconds); a successful one waits a day.
+CURRENCY_RATES_RETRY_SECONDS = 3600

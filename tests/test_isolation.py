@@ -179,3 +179,17 @@ def test_an_approver_sees_only_what_waits_for_them(client, django_user_model, vi
         ).status_code
         == 404
     )
+
+
+def test_settings_are_each_buyers_own(client, buyer, other_buyer):
+    from previews import rates
+
+    url = reverse("previews:preferences")
+    response = client.get(url)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    rates.set_display_currency(owner=buyer, code="USD")
+    client.force_login(other_buyer)
+    assert 'value="USD" selected' not in client.get(url).content.decode()
+    client.post(url, {"display_currency": "JPY"})
+    assert rates.display_currency(owner=buyer) == "USD"
+    assert rates.display_currency(owner=other_buyer) == "JPY"

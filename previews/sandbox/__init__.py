@@ -97,6 +97,9 @@ Conventions (also in the README, "The sandbox gateway"):
   within `--cancel-too-fast` seconds of creation, default 10; only unpaid orders). Orders
   live in memory: `GET /orders` lists them (`count`, `orders`), `GET /calls` counts calls
   by path (`by_path`).
+* **Reference rates** (`GET /ecb/eurofxref-daily.xml`, not the gateway's): the European
+  Central Bank's daily file in its own format, dated the last weekday, fixed demo rates
+  per euro (USD 1.0512, CNY 7.6073, ...); `make run` points `CURRENCY_RATES_URL` here.
 * **Strict checks**: every `addressParam` field present and non-empty, quantity at least
   1, at most 50 lines, one seller, a known flow (empty = the sandbox picks `general`),
   and `appKey` equal to `--app-key` when one is configured.

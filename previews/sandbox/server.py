@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import hashlib
 import importlib
 import json
@@ -24,6 +25,8 @@ from collections import deque
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
+
+from .rates import ECB_DAILY_PATH, ecb_daily
 
 ADDRESS_FIELDS = (
     "fullName", "mobile", "phone", "postCode", "cityText", "provinceText",
@@ -313,6 +316,9 @@ def make_handler(sandbox: Gateway):
             url = urlsplit(self.path)
             if self.path == ORDERS_PATH:
                 self.send(200, "application/json", sandbox.orders_json())
+                return
+            if url.path == ECB_DAILY_PATH:  # the demo's reference rates (not the gateway's)
+                self.send(200, "text/xml", ecb_daily(datetime.date.today()))
                 return
             if url.path in sandbox.GET_ENDPOINTS:
                 calls.seen(self.path)

@@ -1,8 +1,11 @@
 import nh3
 from django import template
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from previews import failures, rates
+from previews.currency import format_money, format_rate
 from previews.money import format_fen, format_yuan
 
 register = template.Library()
@@ -111,3 +114,53 @@ def signed_fen(value):
     if value is None or value == "":
         return "—"
     return ("+" if value > 0 else "") + format_fen(value)
+
+
+@register.inclusion_tag("previews/_converted.html")
+def converted(conversion, fen, quantity=None):
+    """A CNY figure (fen) in the run's second currency, beside it: nothing without a
+    conversion (`PreviewRun.conversion`) or a figure. With `quantity`, per unit."""
+    if conversion is None or fen is None or fen == "":
+        return {"text": ""}
+    if quantity is None:
+        amount = conversion.from_fen(fen)
+    else:
+        amount = conversion.unit_from_fen(fen, quantity)
+    if amount is None:
+        return {"text": ""}
+    return {
+        "text": format_money(amount, conversion.code, get_language()),
+        "conversion": conversion,
+    }
+
+
+@register.filter
+def rate_text(value):
+    """A rate to CNY as typed, without trailing zeros: 7.1234."""
+    return format_rate(value)
+
+
+@register.filter
+def rate_note(conversion):
+    """The rate a run's converted figures use (rates.rate_note)."""
+    return rates.rate_note(conversion)
+
+
+@register.filter
+def stale_note(conversion):
+    return rates.stale_note(conversion)
+
+
+@register.filter
+def no_rate(code):
+    """Why there are no figures in the buyer's second currency."""
+    return failures.no_rate(code)
+
+
+@register.filter
+def at(sequence, index):
+    """The item of a list at an index (None past its end): `conversions|at:forloop.counter0`."""
+    try:
+        return sequence[index]
+    except (IndexError, TypeError, KeyError):
+        return None

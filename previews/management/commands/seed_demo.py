@@ -1,12 +1,16 @@
 """Create the demo buyer, an order approver, an administrator and demo data; safe to run
 again."""
 
+from decimal import Decimal
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
-from previews.models import CartLine, ShippingAddress, Supplier
+from previews import rates
+from previews.models import CartLine, ExchangeRate, ShippingAddress, Supplier
 from previews.orders import APPROVERS_GROUP
 
 DEMO_USERNAME = "demo"
@@ -70,6 +74,11 @@ DEMO_CART = {
     ],
 }  # fmt: skip
 
+# The demo buyer sees US dollars beside CNY, at a manual rate of the day it was seeded
+# (an administrator changes it under Exchange rates).
+DEMO_DISPLAY_CURRENCY = "USD"
+DEMO_USD_RATE = Decimal("7.1234")
+
 
 def approvers_group() -> Group:
     """The "Order approvers" group with its permission (migration 0008 makes it; made
@@ -112,6 +121,13 @@ class Command(BaseCommand):
                     spec_id=spec_id,
                     defaults={"supplier": supplier, "quantity": quantity, "title": title},
                 )
+        rates.set_display_currency(owner=buyer, code=DEMO_DISPLAY_CURRENCY)
+        ExchangeRate.objects.update_or_create(
+            currency=DEMO_DISPLAY_CURRENCY,
+            source=ExchangeRate.Source.MANUAL,
+            as_of=timezone.localdate(),
+            defaults={"rate": DEMO_USD_RATE},
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo buyer: {DEMO_USERNAME} / {DEMO_PASSWORD}    "
