@@ -1,17 +1,21 @@
 """Executing a run: call the gateway for its suppliers in parallel and store the answers.
 
-One delivery at a time executes a run (it claims it, runs.py). It calls the gateway for
-every supplier still unanswered at once, each in a thread with its own database
-connection, and stores each answer, or why there is none, under a lock on its supplier,
-so nothing is stored twice. Writes after the calls survive a dropped database connection:
-they are retried. A crash in our own code is stored as such ("internal"), never blamed on
-the gateway, and logged with its traceback.
+One delivery at a time claims a run (runs.py) and plans its chunks; each chunk is then
+executed by one delivery at a time too (claimed, with a heartbeat), possibly in another
+worker process or machine. A chunk calls the gateway for its unanswered suppliers at once,
+in threads that hold no database connection, and its own thread stores each answer as it
+arrives, or why there is none, under a lock on its supplier (so nothing is stored twice),
+through one database connection for the length of the chunk. Writes survive a dropped
+database connection: the dead connection is closed and the write retried. A crash in our
+own code is stored as such ("internal"), never blamed on the gateway, and logged with its
+traceback.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
 import socket
 import time
 import traceback
@@ -25,9 +29,24 @@ from django.utils import timezone
 
 from . import failures, gateway, limits
 from .limits import shorten_for_column
-from .models import PreviewLine, PreviewPromotion, PreviewRecord, PreviewRun, SupplierPreview
+from .models import (
+    PreviewChunk,
+    PreviewLine,
+    PreviewPromotion,
+    PreviewRecord,
+    SupplierPreview,
+)
 from .money import yuan_to_fen
-from .runs import ADDRESS_FIELDS, Heartbeat, claim_run, finish_run
+from .runs import (
+    ADDRESS_FIELDS,
+    ChunkHeartbeat,
+    claim_chunk,
+    claim_run,
+    dispatch_chunk,
+    finish_chunk,
+    finish_run,
+    plan_chunks,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +63,9 @@ def gateway_config() -> gateway.GatewayConfig:
         product_auth=settings.DAJI_PRODUCT_AUTH,
         max_attempts=settings.DAJI_MAX_ATTEMPTS,
         retry_budget=settings.DAJI_RETRY_BUDGET,
+        rate_limit=settings.DAJI_RATE_LIMIT,
+        quota_store=settings.DAJI_QUOTA_STORE,
+        pool_size=settings.CELERY_WORKER_CONCURRENCY * settings.PREVIEW_MAX_PARALLEL_CALLS,
     )
 
 
@@ -52,40 +74,150 @@ def address_param(snapshot: dict) -> gateway.Address:
     return gateway.Address(**{field: snapshot.get(field, "") for field in ADDRESS_FIELDS})
 
 
-def execute_run(*, run_id: int, config: gateway.GatewayConfig | None = None) -> None:
-    """Preview every supplier of a run that has no answer yet, all at once, and finish it.
+def _token() -> str:
+    return f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:12]}"
 
-    Safe to deliver twice: only the delivery that claims the queued run executes it (a
-    duplicate exits without calling the gateway), a finished run is left alone, and a
-    supplier already answered is not asked again. Database writes are retried when the
-    connection drops, so a run whose answers are stored ends done.
+
+def worker_name() -> str:
+    """This process as `executed_by` names it: host/pid."""
+    return f"{socket.gethostname()}/{os.getpid()}"
+
+
+def start_run(*, run_id: int, config: gateway.GatewayConfig | None = None) -> None:
+    """The task of a run: claim it, plan its chunks, send up to PREVIEW_RUN_LANES - 1 of
+    them to the workers and execute the first one here (a small run is done without a
+    further message).
+
+    Safe to deliver twice: only the delivery that claims the queued run plans it (a
+    duplicate exits without calling the gateway), a finished run is left alone.
     """
-    token = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:12]}"
+    chunk_ids = _plan(run_id)
+    if not chunk_ids:
+        return
+    first, rest = chunk_ids[0], chunk_ids[1:]
+    for chunk_id in rest[: max(0, settings.PREVIEW_RUN_LANES - 1)]:
+        with_database_retry(lambda chunk_id=chunk_id: dispatch_chunk(chunk_id=chunk_id), "send")
+    execute_chunk(chunk_id=first, config=config)
+
+
+def execute_run(*, run_id: int, config: gateway.GatewayConfig | None = None) -> None:
+    """Preview every unanswered supplier of a run here, chunk after chunk, and finish it
+    (what the task does spread over the workers, in one process: tests, scripts).
+
+    Safe to deliver twice, as `start_run`; a supplier already answered is not asked again.
+    """
+    for chunk_id in _plan(run_id):
+        execute_chunk(chunk_id=chunk_id, config=config)
+    with_database_retry(lambda: finish_run(run_id=run_id), "finish")
+
+
+def _plan(run_id: int) -> list[int]:
+    token = _token()
     if not with_database_retry(lambda: claim_run(run_id=run_id, token=token), "claim"):
         logger.info("run %s is finished, gone or executed by another delivery: skipped", run_id)
+        return []
+    chunk_ids = with_database_retry(lambda: plan_chunks(run_id=run_id, token=token), "plan")
+    if not chunk_ids:  # nothing left unanswered
+        with_database_retry(lambda: finish_run(run_id=run_id), "finish")
+    return chunk_ids
+
+
+def execute_chunk(*, chunk_id: int, config: gateway.GatewayConfig | None = None) -> None:
+    """Preview the unanswered suppliers of one chunk, all at once, then mark it done, send
+    the next chunk of its run and finish the run when nothing is left.
+
+    Only the delivery that claims the chunk executes it; a duplicate exits without calling
+    the gateway. An answer that cannot be stored (the database stayed away) ends this
+    execution; the chunk stays running and the recovery puts it back in the queue.
+    """
+    token = _token()
+    claimed = with_database_retry(
+        lambda: claim_chunk(chunk_id=chunk_id, token=token, executed_by=worker_name()), "claim"
+    )
+    if not claimed:
+        logger.info("chunk %s is done, gone or executed by another delivery: skipped", chunk_id)
         return
-    run = with_database_retry(lambda: PreviewRun.objects.get(pk=run_id), "read the run")
+    chunk = with_database_retry(
+        lambda: PreviewChunk.objects.select_related("run").get(pk=chunk_id), "read the chunk"
+    )
+    run = chunk.run
     pending = with_database_retry(
-        lambda: list(run.suppliers.filter(status=SupplierPreview.Status.PENDING)), "read suppliers"
+        lambda: list(
+            SupplierPreview.objects.filter(
+                pk__in=chunk.supplier_ids, status=SupplierPreview.Status.PENDING
+            ).order_by("position")
+        ),
+        "read suppliers",
     )
     config = config or gateway_config()
     address = address_param(run.address_snapshot)
-    if not connection.in_atomic_block:
-        # Held idle through the calls, it would be dead after a database restart.
-        connection.close()
-    with Heartbeat(run_id=run_id, token=token):
+    with ChunkHeartbeat(run_id=chunk_id, token=token):
         if pending:
-            workers = min(settings.PREVIEW_MAX_PARALLEL_CALLS, len(pending))
-            with ThreadPoolExecutor(workers, thread_name_prefix=f"run{run_id}") as pool:
-                futures = [
-                    pool.submit(_preview_supplier, supplier_preview, address, run.flow, config)
-                    for supplier_preview in pending
-                ]
-            for future in futures:
-                # An answer that could not be stored (the database stayed away) ends this
-                # execution here; the run stays running and the recovery resumes it.
-                future.result()
-    with_database_retry(lambda: finish_run(run_id=run_id), "finish")
+            preview_suppliers(pending, address=address, flow=run.flow, config=config)
+    with_database_retry(lambda: finish_chunk(chunk_id=chunk_id, token=token), "finish")
+
+
+def preview_suppliers(
+    pending: list[SupplierPreview],
+    *,
+    address: gateway.Address,
+    flow: str,
+    config: gateway.GatewayConfig,
+) -> None:
+    """Call the gateway for every supplier at once (at most PREVIEW_MAX_PARALLEL_CALLS
+    threads, none of them touching the database) and store each outcome here, in the
+    calling thread, as it arrives: one database connection however many suppliers."""
+    outcomes: queue.SimpleQueue = queue.SimpleQueue()
+    workers = min(settings.PREVIEW_MAX_PARALLEL_CALLS, len(pending))
+    with ThreadPoolExecutor(workers, thread_name_prefix="preview-call") as pool:
+        for supplier_preview in pending:
+            pool.submit(_call_supplier, supplier_preview, address, flow, config, outcomes.put)
+        for _ in pending:
+            _store_outcome(outcomes.get(), config)
+
+
+def _call_supplier(
+    supplier_preview: SupplierPreview,
+    address: gateway.Address,
+    flow: str,
+    config: gateway.GatewayConfig,
+    deliver: Callable[[tuple], None],
+) -> None:
+    """One supplier's call, in a thread without a database connection: its outcome goes
+    to `deliver` whatever happens."""
+    pk = supplier_preview.pk
+    started = time.monotonic()
+    try:
+        cargo = [
+            gateway.Cargo(
+                offer_id=line["offer_id"], spec_id=line["spec_id"], quantity=line["quantity"]
+            )
+            for line in supplier_preview.requested_lines
+        ]
+        answer = gateway.preview_order(config, address=address, cargo=cargo, flow=flow)
+    except gateway.GatewayError as error:
+        deliver((pk, "failure", error, started))
+    except BaseException as problem:  # a bug must not leave the supplier pending
+        _log_crash("the preview", pk, config)
+        deliver((pk, "crash", problem, started))
+    else:
+        deliver((pk, "answer", answer, started))
+
+
+def _store_outcome(outcome: tuple, config: gateway.GatewayConfig) -> None:
+    pk, kind, value, started = outcome
+    if kind == "failure":
+        _store(pk, record_failure, error=value)
+    elif kind == "crash":
+        _store(pk, record_crash, problem=value, duration=time.monotonic() - started)
+    else:
+        try:
+            _store(pk, record_answer, answer=value)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception as problem:  # an answer our storage cannot take
+            _log_crash("storing the answer", pk, config)
+            _store(pk, record_crash, problem=problem, duration=time.monotonic() - started)
 
 
 # A database restart (PostgreSQL comes back in a second or two) or a busy SQLite file
@@ -106,41 +238,6 @@ def with_database_retry[T](operation: Callable[[], T], what: str) -> T:
             connection.close()
             time.sleep(delay)
     raise AssertionError("unreachable")
-
-
-def _preview_supplier(
-    supplier_preview: SupplierPreview,
-    address: gateway.Address,
-    flow: str,
-    config: gateway.GatewayConfig,
-) -> None:
-    """One supplier's call and its storage, in a worker thread with its own DB connection
-    (closed at the end: the pool's threads are reused, and a connection left open across
-    a database restart would be dead)."""
-    pk = supplier_preview.pk
-    cargo = [
-        gateway.Cargo(offer_id=line["offer_id"], spec_id=line["spec_id"], quantity=line["quantity"])
-        for line in supplier_preview.requested_lines
-    ]
-    started = time.monotonic()
-    try:
-        try:
-            answer = gateway.preview_order(config, address=address, cargo=cargo, flow=flow)
-        except gateway.GatewayError as error:
-            _store(pk, record_failure, error=error)
-        except Exception as problem:  # a bug must not leave the supplier pending
-            _log_crash("the preview", pk, config)
-            _store(pk, record_crash, problem=problem, duration=time.monotonic() - started)
-        else:
-            try:
-                _store(pk, record_answer, answer=answer)
-            except (OperationalError, InterfaceError):
-                raise
-            except Exception as problem:  # an answer our storage cannot take
-                _log_crash("storing the answer", pk, config)
-                _store(pk, record_crash, problem=problem, duration=time.monotonic() - started)
-    finally:
-        connection.close()
 
 
 def _store(supplier_preview_id: int, record: Callable[..., bool], **outcome) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import http.cookiejar
 import socket
 import threading
 import time
@@ -58,7 +59,7 @@ class _Deadline:
         self.seconds = seconds
         self.ends_at = time.monotonic() + seconds
         self.expired = False
-        self._sockets: list[socket.socket] = []
+        self._sockets: list[tuple[socket.socket, object]] = []
         self._lock = threading.Lock()
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.name = TIMER_THREAD_NAME
@@ -74,12 +75,12 @@ class _Deadline:
         self._timer.cancel()
         self._timer.join()
 
-    def watch(self, sock: socket.socket) -> None:
+    def watch(self, sock: socket.socket, connection: object = None) -> None:
         with self._lock:
             if not self.expired:
-                self._sockets.append(sock)
+                self._sockets.append((sock, connection))
                 return
-        _shut_down(sock)  # opened after the deadline (a slow connect): end it at once
+        _cut_off(sock, connection)  # opened after the deadline (a slow connect): end it at once
 
     def check(self) -> None:
         if self.expired or time.monotonic() >= self.ends_at:
@@ -89,8 +90,16 @@ class _Deadline:
         with self._lock:
             self.expired = True
             sockets, self._sockets = self._sockets, []
-        for sock in sockets:
-            _shut_down(sock)
+        for sock, connection in sockets:
+            _cut_off(sock, connection)
+
+
+def _cut_off(sock: socket.socket, connection: object) -> None:
+    # A pooled keep-alive connection whose socket was shut down must never carry another
+    # call: it is marked, and the pool closes it before handing it out again (_Pool).
+    if connection is not None:
+        connection.cut_off = True
+    _shut_down(sock)
 
 
 def _shut_down(sock: socket.socket) -> None:
@@ -100,22 +109,24 @@ def _shut_down(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
-def _watch(sock: socket.socket | None) -> None:
+def _watch(sock: socket.socket | None, connection: object = None) -> None:
     deadline = getattr(_current, "deadline", None)
     if deadline is not None and sock is not None:
-        deadline.watch(sock)
+        deadline.watch(sock, connection)
 
 
 class _WatchedSocket:
     """urllib3 connections whose socket is put under the current call's deadline."""
 
+    cut_off = False  # set when a deadline shut its socket down: never reused
+
     def _new_conn(self):
         sock = super()._new_conn()
-        _watch(sock)
+        _watch(sock, self)
         return sock
 
     def request(self, *args, **kwargs):
-        _watch(self.sock)  # a kept-alive connection: its socket exists already
+        _watch(self.sock, self)  # a kept-alive connection: its socket exists already
         return super().request(*args, **kwargs)
 
 
@@ -127,11 +138,26 @@ class _HTTPSConnection(_WatchedSocket, HTTPSConnection):
     pass
 
 
-class _HTTPPool(urllib3.HTTPConnectionPool):
+class _Pool:
+    """A connection pool that closes a connection cut off by a deadline before handing it
+    out again: a kept-alive connection whose socket was shut down is discarded, and the
+    next call on it opens a fresh one (urllib3's own "dropped" check would usually catch
+    it too, but only by polling the socket; this does not depend on timing)."""
+
+    def _get_conn(self, timeout=None):
+        connection = super()._get_conn(timeout)
+        if connection is not None and getattr(connection, "cut_off", False):
+            connection.close()
+            connection.cut_off = False
+            self.cut_off_discarded = getattr(self, "cut_off_discarded", 0) + 1
+        return connection
+
+
+class _HTTPPool(_Pool, urllib3.HTTPConnectionPool):
     ConnectionCls = _HTTPConnection
 
 
-class _HTTPSPool(urllib3.HTTPSConnectionPool):
+class _HTTPSPool(_Pool, urllib3.HTTPSConnectionPool):
     ConnectionCls = _HTTPSConnection
 
 
@@ -150,11 +176,19 @@ class _DeadlineAdapter(HTTPAdapter):
         return manager
 
 
-def new_session() -> requests.Session:
-    """A session whose calls through `post_json` can be cut off at their deadline."""
+def new_session(*, pool_size: int = 10) -> requests.Session:
+    """A session whose calls through `post_json` can be cut off at their deadline.
+
+    It keeps up to `pool_size` connections alive per host (calls beyond that at once open
+    connections of their own, closed after use), and keeps no cookies: one session is
+    shared by every thread of a worker process and by every buyer's calls.
+    """
     session = requests.Session()
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     for prefix in ("http://", "https://"):
-        session.mount(prefix, _DeadlineAdapter())
+        session.mount(
+            prefix, _DeadlineAdapter(pool_connections=4, pool_maxsize=pool_size, pool_block=False)
+        )
     return session
 
 

@@ -346,15 +346,13 @@ def preview_order(
     Bounded whatever the gateway does: each call ends within `call_deadline` (connect to
     last byte, see deadline.py) and a retry starts only within `retry_budget` of the
     start, so a supplier of up to 50 lines ends within `retry_budget + call_deadline`
-    (one more deadline per further 50 lines). A session passed in should come from
-    `transport.new_session()`.
+    (one more deadline per further 50 lines). Without `session`, the worker's
+    pooled `transport.shared_session()`.
     """
     if not cargo:
         raise ValueError("preview_order needs at least one cargo line")
     started = time.monotonic()
     rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
-    own_session = session is None
-    session = session or transport.new_session()
     answers: list[PreviewAnswer] = []
     attempts = 0
     try:
@@ -375,9 +373,6 @@ def preview_order(
         error.attempts = attempts + error.attempts
         error.duration = time.monotonic() - started
         raise
-    finally:
-        if own_session:
-            session.close()
     combined = combine_answers(answers)
     return replace(combined, attempts=attempts, duration=time.monotonic() - started)
 
