@@ -80,6 +80,10 @@ class Quota:
         `pause` seconds (its `Retry-After`)."""
         raise NotImplementedError
 
+    def state(self) -> dict:
+        """The stored state (`tat`, `factor`, `since`, `slowed_at`), for tests and checks."""
+        raise NotImplementedError
+
 
 def _step(state: dict, now: float, rate: float, burst: float) -> tuple[dict, float]:
     """GCRA with a slow-down factor: the new state and the wait of one turn taken at `now`.
@@ -144,6 +148,10 @@ class FileQuota(Quota):
         with self._locked() as box:
             box[0] = _slowed(box[0], time.time(), self.rate, pause)
 
+    def state(self) -> dict:
+        with self._locked() as box:
+            return dict(box[0])
+
 
 # KEYS[1]: the quota's hash. ARGV: rate, burst, mode ("take" or "slow"), pause, then the
 # constants recovery per second, slow down at most every, min factor, slow-down factor.
@@ -207,6 +215,10 @@ class RedisQuota(Quota):
 
     def slow_down(self, *, pause: float = 0.0) -> None:
         self._run("slow", pause)
+
+    def state(self) -> dict:
+        values = self._client.hgetall(self.key)
+        return {name.decode(): float(value) for name, value in values.items()}
 
 
 _quotas: dict[tuple, Quota] = {}

@@ -1,6 +1,7 @@
 """A local stand-in for the gateway (*Preview order*, *Product details*), over real HTTP.
 
-Run: `python -m previews.sandbox --port 8001 [--latency 0.2] [--app-key KEY] [--app-secret S]`.
+Run: `python -m previews.sandbox --port 8001 [--latency 0.2] [--app-key KEY] [--app-secret S]
+[--rate-limit N]`.
 Standard library only, so it starts anywhere; it answers in the shapes, units and
 spelling of ../shared/upstream/preview-order.md, deterministically from its input.
 
@@ -73,6 +74,10 @@ Conventions (also in the README, "The sandbox gateway"):
   `companyName` come from the seller above. With `--app-secret` a lookup must be signed
   (MD5 of the parameters sorted as k=v joined by &, then `&secret=…`, upper hex) or send
   `appSecret`. `GET /calls` also counts lookups and lists the URLs (path and query) seen.
+* **Rate limit** (`--rate-limit N`, default none): per app key, N calls a second with a
+  bucket of one second's worth; a call beyond is answered HTTP 429 with 1688's body
+  `{"error_code": "gw.QosAppFrequencyLimit", ...}` and counted in `GET /calls` as
+  `rate_limited` (`accepted_per_second` counts the calls let through, second by second).
 * **Strict checks**: every `addressParam` field present and non-empty, quantity at least
   1, at most 50 lines, one seller, a known flow (empty = the sandbox picks `general`),
   and `appKey` equal to `--app-key` when one is configured.

@@ -2,7 +2,7 @@
 
 The handler (routing by path and method, the call log `GET /calls`, `GET /` for the
 conventions), the options that shape every answer (`--latency`, `--slow`, `--trickle`,
-`--app-key`, `--app-secret`),
+`--app-key`, `--app-secret`, `--rate-limit`),
 the envelope, and the strict checks every order-like request goes through (address,
 flow, cargo lines, one seller). The answers of each endpoint are in a module of their
 own (preview.py). Standard library only, so it starts anywhere.
@@ -37,6 +37,33 @@ FLOWS = {
     "boutiquepifa",
 }
 MAX_LINES = 50
+
+
+RATE_LIMITED_BODY = {
+    "error_code": "gw.QosAppFrequencyLimit",
+    "error_message": "App call exceeds limited frequency",
+}
+
+
+class RateLimit:
+    """The gateway's quota, as the sandbox enforces it (`--rate-limit N`): per app key, a
+    token bucket of N calls a second holding at most one second's worth (N calls). A call
+    finding it empty is answered HTTP 429 with 1688's `gw.QosAppFrequencyLimit` body."""
+
+    def __init__(self, rate: float):
+        self.rate = rate
+        self.capacity = max(1.0, rate)
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, app_key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            tokens, at = self._buckets.get(app_key, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - at) * self.rate)
+            allowed = tokens >= 1.0
+            self._buckets[app_key] = (tokens - 1.0 if allowed else tokens, now)
+        return allowed
 
 
 def seller_of(offer_id: int) -> int:
@@ -90,7 +117,9 @@ class Gateway:
         slow: float = 10.0,
         trickle: float = 0.5,
         app_secret: str = "",
+        rate_limit: float = 0.0,
     ):
+        self.rate_limit = RateLimit(rate_limit) if rate_limit > 0 else None
         self.app_key = app_key
         self.app_secret = app_secret
         self.latency = latency
@@ -220,7 +249,9 @@ class CallLog:
     """How many calls the sandbox received, per offer: `GET /calls` answers it, so a test
     can prove how often the product called the gateway. `total`/`by_offer` count preview
     calls, `lookups` the Product details calls; `urls` holds the path and query of the
-    last requests, as the sandbox saw them (a secret must never be there)."""
+    last requests, as the sandbox saw them (a secret must never be there). With
+    `--rate-limit`, `rate_limited` counts the calls refused for the quota and
+    `accepted_per_second` the calls let through in each second since the sandbox started."""
 
     PATH = "/calls"
     KEPT_URLS = 2000
@@ -232,6 +263,17 @@ class CallLog:
         self.lookups = 0
         self.lookups_by_offer: dict[str, int] = {}
         self.urls: deque[str] = deque(maxlen=self.KEPT_URLS)
+        self.rate_limited = 0
+        self.accepted_per_second: dict[int, int] = {}
+        self._started = time.monotonic()
+
+    def limited(self, refused: bool) -> None:
+        with self._lock:
+            if refused:
+                self.rate_limited += 1
+            else:
+                second = int(time.monotonic() - self._started)
+                self.accepted_per_second[second] = self.accepted_per_second.get(second, 0) + 1
 
     def seen(self, url: str) -> None:
         with self._lock:
@@ -262,6 +304,8 @@ class CallLog:
                     "lookups": self.lookups,
                     "lookups_by_offer": self.lookups_by_offer,
                     "urls": list(self.urls),
+                    "rate_limited": self.rate_limited,
+                    "accepted_per_second": self.accepted_per_second,
                 }
             ).encode()
 
@@ -283,6 +327,8 @@ def make_handler(sandbox: Gateway):
                 self.send(404, "application/json", b'{"code":404,"message":"not found"}')
                 return
             calls.count(raw)
+            if self.over_quota(_app_key_of(raw)):
+                return
             if sandbox.latency:
                 time.sleep(sandbox.latency)
             self.send(*sandbox.answer(path, raw))
@@ -295,11 +341,24 @@ def make_handler(sandbox: Gateway):
             if url.path in sandbox.GET_ENDPOINTS:
                 calls.seen(self.path)
                 calls.count_lookup(url.query)
+                if self.over_quota(dict(parse_qsl(url.query)).get("appKey", "")):
+                    return
                 if sandbox.latency:
                     time.sleep(sandbox.latency)
                 self.send(*sandbox.answer_query(url.path, url.query))
                 return
             self.send(200, "text/plain; charset=utf-8", conventions)
+
+        def over_quota(self, app_key: str) -> bool:
+            """With `--rate-limit`: answer a call over the app key's quota as the gateway
+            does (HTTP 429, `gw.QosAppFrequencyLimit`) and say so."""
+            if sandbox.rate_limit is None:
+                return False
+            refused = not sandbox.rate_limit.take(app_key)
+            calls.limited(refused)
+            if refused:
+                self.send(429, "application/json", encode(RATE_LIMITED_BODY))
+            return refused
 
         def send(self, status: int, content_type: str, body: bytes):
             self.send_response(status)
@@ -330,6 +389,14 @@ def make_handler(sandbox: Gateway):
                 super().log_message(format, *args)
 
     return Handler
+
+
+def _app_key_of(raw: bytes) -> str:
+    try:
+        request = json.loads(raw)
+    except ValueError:
+        return ""
+    return str(request.get("appKey") or "") if isinstance(request, dict) else ""
 
 
 class _Server(ThreadingHTTPServer):
@@ -379,6 +446,13 @@ def main(argv: list[str] | None = None) -> None:
         default=float(os.environ.get("SANDBOX_TRICKLE_SECONDS", "0.5")),
         help="seconds between the bytes of a trickled answer (offer ending 962)",
     )
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=float(os.environ.get("SANDBOX_RATE_LIMIT", "0")),
+        help="calls per second per app key (a bucket of one second's worth); "
+        "beyond: HTTP 429 gw.QosAppFrequencyLimit (default 0: no limit)",
+    )
     args = parser.parse_args(argv)  # fmt: skip
     server = serve(
         args.host,
@@ -389,6 +463,7 @@ def main(argv: list[str] | None = None) -> None:
             latency=args.latency,
             slow=args.slow,
             trickle=args.trickle,
+            rate_limit=args.rate_limit,
         ),
     )
     print(f"Sandbox gateway on http://{args.host}:{server.server_port}{PREVIEW_PATH}", flush=True)
