@@ -31,25 +31,10 @@ def load_from_processes(url: str, store: str, rate: float, *, processes=2, calls
     together, under one app key; returns what each process counted."""
     key = f"key-{uuid.uuid4().hex}"
     start_at = time.time() + 2.0
+    command = [sys.executable, "-m", "tests.quota_load", url, store, str(rate), str(calls)]
+    command += ["6", key, str(start_at)]
     children = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.quota_load",
-                url,
-                store,
-                str(rate),
-                str(calls),
-                "6",
-                key,
-                str(start_at),
-            ],
-            cwd=ROOT,
-            env=child_env(),
-            stdout=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
+        subprocess.Popen(command, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, text=True)
         for _ in range(processes)
     ]
     return [json.loads(child.communicate(timeout=120)[0]) for child in children]
