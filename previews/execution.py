@@ -151,9 +151,14 @@ def execute_chunk(*, chunk_id: int, config: gateway.GatewayConfig | None = None)
     )
     config = config or gateway_config()
     address = address_param(run.address_snapshot)
+    # A run of one chunk is small: its calls take their turns in the quota before the
+    # waiting calls of big runs (quota.py), so a colleague's big run does not hold it up.
+    urgent = chunk.index == 0 and not with_database_retry(
+        lambda: PreviewChunk.objects.filter(run_id=run.pk, index=1).exists(), "read the chunks"
+    )
     with ChunkHeartbeat(run_id=chunk_id, token=token):
         if pending:
-            preview_suppliers(pending, address=address, flow=run.flow, config=config)
+            preview_suppliers(pending, address=address, flow=run.flow, config=config, urgent=urgent)
     with_database_retry(lambda: finish_chunk(chunk_id=chunk_id, token=token), "finish")
 
 
@@ -163,6 +168,7 @@ def preview_suppliers(
     address: gateway.Address,
     flow: str,
     config: gateway.GatewayConfig,
+    urgent: bool = False,
 ) -> None:
     """Call the gateway for every supplier at once (at most PREVIEW_MAX_PARALLEL_CALLS
     threads, none of them touching the database) and store each outcome here, in the
@@ -171,7 +177,9 @@ def preview_suppliers(
     workers = min(settings.PREVIEW_MAX_PARALLEL_CALLS, len(pending))
     with ThreadPoolExecutor(workers, thread_name_prefix="preview-call") as pool:
         for supplier_preview in pending:
-            pool.submit(_call_supplier, supplier_preview, address, flow, config, outcomes.put)
+            pool.submit(
+                _call_supplier, supplier_preview, address, flow, config, outcomes.put, urgent
+            )
         for _ in pending:
             _store_outcome(outcomes.get(), config)
 
@@ -182,6 +190,7 @@ def _call_supplier(
     flow: str,
     config: gateway.GatewayConfig,
     deliver: Callable[[tuple], None],
+    urgent: bool = False,
 ) -> None:
     """One supplier's call, in a thread without a database connection: its outcome goes
     to `deliver` whatever happens."""
@@ -194,7 +203,9 @@ def _call_supplier(
             )
             for line in supplier_preview.requested_lines
         ]
-        answer = gateway.preview_order(config, address=address, cargo=cargo, flow=flow)
+        answer = gateway.preview_order(
+            config, address=address, cargo=cargo, flow=flow, urgent=urgent
+        )
     except gateway.GatewayError as error:
         deliver((pk, "failure", error, started))
     except BaseException as problem:  # a bug must not leave the supplier pending

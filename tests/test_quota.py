@@ -83,17 +83,19 @@ def test_a_rate_limit_answer_slows_the_quota_down_for_everyone(store, sandbox_ur
 
 
 def test_a_rate_limit_answer_is_asked_again_within_the_budget(store):
-    """A call refused for the quota is retried (after the quota's pause) and answered."""
+    """Our quota set twice as high as the gateway's: the second call is refused, the
+    quota slows down to half and holds the next turn, and the call asked again is answered."""
     with sandbox_process("--rate-limit", "1") as url:
         config = gateway.GatewayConfig(
-            base_url=url, app_key=f"key-{uuid.uuid4().hex}", rate_limit=0,
-            quota_store=store, max_attempts=3, backoff_base=0.5,
+            base_url=url, app_key=f"key-{uuid.uuid4().hex}", rate_limit=2,
+            quota_store=store, max_attempts=3, backoff_base=0.01,
         )  # fmt: skip
         cargo = [gateway.Cargo(offer_id=670291644950, spec_id="", quantity=1)]
         gateway.preview_order(config, address=ADDRESS, cargo=cargo)  # the bucket's one token
         answer = gateway.preview_order(config, address=ADDRESS, cargo=cargo)
         calls = sandbox_calls(url)
-    assert answer.attempts >= 2 and calls["rate_limited"] >= 1, calls
+    assert answer.attempts == 2 and calls["rate_limited"] == 1, calls
+    assert quota.for_config(config).state()["factor"] < 1
 
 
 def test_the_quota_is_kept_under_a_hash_of_the_app_key(store, tmp_path):
@@ -106,3 +108,17 @@ def test_the_quota_is_kept_under_a_hash_of_the_app_key(store, tmp_path):
     else:
         assert secret_key not in kept.key
         assert kept._client.exists(kept.key)
+
+
+def test_a_small_runs_call_books_its_turn_before_the_waiting_bulk(store):
+    """Ordinary calls book turns at most BULK_HORIZON ahead and wait for the rest; an
+    urgent one (a small run's) books the next free turn at once, ahead of them."""
+    kept = quota.make(rate=10, store=store, app_key=f"key-{uuid.uuid4().hex}")
+    booked = 0
+    while kept.book(quota.BULK_HORIZON)[1]:
+        booked += 1
+    wait, granted = kept.book(quota.BULK_HORIZON)
+    assert not granted and wait > quota.BULK_HORIZON
+    assert booked < 20  # the bulk did not book far ahead
+    urgent_wait, urgent_granted = kept.book(quota.URGENT_HORIZON)
+    assert urgent_granted and urgent_wait <= wait

@@ -336,6 +336,7 @@ def preview_order(
     session: requests.Session | None = None,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
+    urgent: bool = False,
 ) -> PreviewAnswer:
     """Preview one supplier's order: one call per 50 lines, retried where safe, combined.
 
@@ -347,7 +348,8 @@ def preview_order(
     last byte, see deadline.py) and a retry starts only within `retry_budget` of the
     start, so a supplier of up to 50 lines ends within `retry_budget + call_deadline`
     (one more deadline per further 50 lines). Without `session`, the worker's
-    pooled `transport.shared_session()`.
+    pooled `transport.shared_session()`. `urgent`: a small run's call, which takes its
+    turn in the quota before a big run's waiting calls.
     """
     if not cargo:
         raise ValueError("preview_order needs at least one cargo line")
@@ -362,6 +364,7 @@ def preview_order(
             answer, used = transport.call(
                 config, PREVIEW_PATH, body, parse_preview_body,
                 retry=True, session=session, started=started, sleep=sleep, rng=rng,
+                urgent=urgent,
             )  # fmt: skip
             logger.info(
                 "gateway preview ok: %d line(s), attempt %d, trace %s",

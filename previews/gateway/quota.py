@@ -27,6 +27,7 @@ import fcntl
 import hashlib
 import json
 import os
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +35,12 @@ from pathlib import Path
 from typing import Protocol
 
 BURST_SECONDS = 0.5  # up to half a second of calls at once after a quiet spell
+# How far ahead a turn may be booked: an ordinary call books at most BULK_HORIZON ahead
+# and otherwise waits and asks again, so the queue of booked turns stays short; an urgent
+# call (a small run's) books up to URGENT_HORIZON ahead, i.e. goes before the waiting
+# bulk, and is not stuck behind a big run's many calls in flight.
+BULK_HORIZON = 0.25
+URGENT_HORIZON = 5.0
 MIN_FACTOR = 0.05  # slowed down at most to 5% of the configured rate
 RECOVERY_PER_SECOND = 0.1  # the rate grows back by 10% of the configured rate a second
 SLOW_DOWN_FACTOR = 0.5
@@ -64,15 +71,34 @@ class Quota:
         self.rate = rate
         self.burst = burst_of(rate)
 
-    def acquire(self, *, sleep: Callable[[float], None] = time.sleep) -> float:
-        """Take the next turn and sleep until it comes; returns the seconds waited."""
-        wait = self.reserve()
-        if wait > 0:
-            sleep(wait)
-        return wait
+    def acquire(
+        self, *, urgent: bool = False, sleep: Callable[[float], None] = time.sleep
+    ) -> float:
+        """Take the next turn and sleep until it comes; returns the seconds waited.
+
+        A turn is booked at most BULK_HORIZON ahead (URGENT_HORIZON when `urgent`); when
+        the next free turn is further, wait until it is near and ask again."""
+        horizon = URGENT_HORIZON if urgent else BULK_HORIZON
+        waited = 0.0
+        while True:
+            wait, granted = self.book(horizon)
+            # Not booked: wait until the turn is near, spread out so the waiting callers
+            # do not all ask again at the same moment.
+            spread = random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not cryptography
+            pause = wait if granted else min(1.0, max(0.05, wait - BULK_HORIZON) * spread)
+            if pause > 0:
+                sleep(pause)
+                waited += pause
+            if granted:
+                return waited
 
     def reserve(self) -> float:
-        """Take the next turn; the seconds until it comes."""
+        """Take the next turn whenever it comes; the seconds until it comes."""
+        return self.book(float("inf"))[0]
+
+    def book(self, horizon: float) -> tuple[float, bool]:
+        """Take the next turn if it comes within `horizon` seconds: (seconds until the
+        next turn, whether it was taken)."""
         raise NotImplementedError
 
     def slow_down(self, *, pause: float = 0.0) -> None:
@@ -85,15 +111,19 @@ class Quota:
         raise NotImplementedError
 
 
-def _step(state: dict, now: float, rate: float, burst: float) -> tuple[dict, float]:
-    """GCRA with a slow-down factor: the new state and the wait of one turn taken at `now`.
-    The same rule as the Lua script below, for the file store."""
+def _step(
+    state: dict, now: float, rate: float, burst: float, horizon: float
+) -> tuple[dict, float, bool]:
+    """GCRA with a slow-down factor: the new state, the wait of the next turn at `now`,
+    and whether it was taken (only within `horizon`). The Lua script's rule, for files."""
     factor = _recovered(state, now)
     interval = 1.0 / (rate * factor)
     tolerance = (burst - 1) * interval if factor >= 1.0 else 0.0
     tat = max(state.get("tat", now), now)
     wait = max(0.0, tat - tolerance - now)
-    return {"tat": tat + interval, "factor": factor, "since": now}, wait
+    if wait > horizon:
+        return state, wait, False
+    return {**state, "tat": tat + interval, "factor": factor, "since": now}, wait, True
 
 
 def _recovered(state: dict, now: float) -> float:
@@ -139,10 +169,10 @@ class FileQuota(Quota):
         finally:
             os.close(fd)  # releases the lock
 
-    def reserve(self) -> float:
+    def book(self, horizon: float) -> tuple[float, bool]:
         with self._locked() as box:
-            box[0], wait = _step(box[0], time.time(), self.rate, self.burst)
-        return wait
+            box[0], wait, granted = _step(box[0], time.time(), self.rate, self.burst, horizon)
+        return wait, granted
 
     def slow_down(self, *, pause: float = 0.0) -> None:
         with self._locked() as box:
@@ -154,7 +184,8 @@ class FileQuota(Quota):
 
 
 # KEYS[1]: the quota's hash. ARGV: rate, burst, mode ("take" or "slow"), pause, then the
-# constants recovery per second, slow down at most every, min factor, slow-down factor.
+# constants recovery per second, slow down at most every, min factor, slow-down factor,
+# then the horizon of a "take" (-1: none). Returns "wait granted".
 # The Redis server's clock (TIME) is the one clock of every machine. The rule is _step's.
 _LUA = """
 local t = redis.call('TIME')
@@ -169,6 +200,7 @@ local since = tonumber(s[3]) or now
 local slowed_at = tonumber(s[4]) or 0
 factor = math.min(1, factor + (now - since) * recovery)
 local wait = 0
+local granted = 1
 if ARGV[3] == 'slow' then
   if now - slowed_at >= tonumber(ARGV[6]) then
     factor = math.max(tonumber(ARGV[7]), factor * tonumber(ARGV[8]))
@@ -181,6 +213,10 @@ else
   if factor >= 1 then tolerance = (burst - 1) * interval end
   if tat < now then tat = now end
   wait = math.max(0, tat - tolerance - now)
+  local horizon = tonumber(ARGV[9])
+  if horizon >= 0 and wait > horizon then
+    return string.format('%.6f 0', wait)
+  end
   tat = tat + interval
 end
 redis.call('HSET', KEYS[1], 'tat', string.format('%.6f', tat),
@@ -188,7 +224,7 @@ redis.call('HSET', KEYS[1], 'tat', string.format('%.6f', tat),
   'slowed_at', string.format('%.6f', slowed_at))
 local ttl = (tat - now) + (1 - factor) / recovery + 5
 redis.call('PEXPIRE', KEYS[1], math.ceil(ttl * 1000))
-return string.format('%.6f', wait)
+return string.format('%.6f %d', wait, granted)
 """
 
 
@@ -203,15 +239,16 @@ class RedisQuota(Quota):
         self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3)
         self._script = self._client.register_script(_LUA)
 
-    def _run(self, mode: str, pause: float = 0.0) -> float:
+    def _run(self, mode: str, pause: float = 0.0, horizon: float = -1.0) -> tuple[float, bool]:
         constants = (
             RECOVERY_PER_SECOND, SLOW_DOWN_AT_MOST_EVERY, MIN_FACTOR, SLOW_DOWN_FACTOR
         )  # fmt: skip
-        args = [self.rate, self.burst, mode, pause, *constants]
-        return float(self._script(keys=[self.key], args=args))
+        args = [self.rate, self.burst, mode, pause, *constants, horizon]
+        wait, granted = self._script(keys=[self.key], args=args).split()
+        return float(wait), granted == b"1"
 
-    def reserve(self) -> float:
-        return self._run("take")
+    def book(self, horizon: float) -> tuple[float, bool]:
+        return self._run("take", horizon=-1.0 if horizon == float("inf") else horizon)
 
     def slow_down(self, *, pause: float = 0.0) -> None:
         self._run("slow", pause)

@@ -154,6 +154,7 @@ def call[T](
     started: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
+    urgent: bool = False,
 ) -> tuple[T, int]:
     """POST `body` to `path` (with `method="GET"`: send `body` as query parameters) and
     parse the answer; returns (answer, attempts made).
@@ -163,7 +164,8 @@ def call[T](
     the start of the whole piece of work when it makes several calls). Raises
     `GatewayError` with `attempts` set when the call fails for good. Without `session`,
     the process's `shared_session`. Each attempt waits for its turn in the quota first;
-    a rate-limit answer slows the quota down before the retry.
+    a rate-limit answer slows the quota down before the retry. `urgent` (a small run's
+    call) books its turn ahead of the waiting bulk (quota.py).
     """
     started = time.monotonic() if started is None else started
     rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
@@ -174,7 +176,7 @@ def call[T](
         attempt += 1
         try:
             if limiter is not None:
-                limiter.acquire(sleep=sleep)
+                limiter.acquire(urgent=urgent, sleep=sleep)
             answer = _send_once(session, config, method, path, body, parse)
             logger.debug("gateway %s ok: attempt %d", path, attempt)
             return answer, attempt
