@@ -171,8 +171,9 @@ def preview_suppliers(
     urgent: bool = False,
 ) -> None:
     """Call the gateway for every supplier at once (at most PREVIEW_MAX_PARALLEL_CALLS
-    threads, none of them touching the database) and store each outcome here, in the
-    calling thread, as it arrives: one database connection however many suppliers."""
+    threads, none of them touching the database) and store the outcomes here, in the
+    calling thread, as they arrive (those arrived together in one transaction): one
+    database connection however many suppliers."""
     outcomes: queue.SimpleQueue = queue.SimpleQueue()
     workers = min(settings.PREVIEW_MAX_PARALLEL_CALLS, len(pending))
     with ThreadPoolExecutor(workers, thread_name_prefix="preview-call") as pool:
@@ -180,8 +181,16 @@ def preview_suppliers(
             pool.submit(
                 _call_supplier, supplier_preview, address, flow, config, outcomes.put, urgent
             )
-        for _ in pending:
-            _store_outcome(outcomes.get(), config)
+        left = len(pending)
+        while left:
+            arrived = [outcomes.get()]
+            while len(arrived) < left:
+                try:
+                    arrived.append(outcomes.get_nowait())
+                except queue.Empty:
+                    break
+            left -= len(arrived)
+            _store_outcomes(arrived, config)
 
 
 def _call_supplier(
@@ -213,6 +222,23 @@ def _call_supplier(
         deliver((pk, "crash", problem, started))
     else:
         deliver((pk, "answer", answer, started))
+
+
+def _store_outcomes(arrived: list[tuple], config: gateway.GatewayConfig) -> None:
+    """Answers together in one transaction; failures, and answers of a batch our storage
+    refused (to find which one), one by one."""
+    answers = [(pk, value) for pk, kind, value, _started in arrived if kind == "answer"]
+    if len(answers) > 1:
+        try:
+            with_database_retry(lambda: record_answers(answers), "store answers")
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:  # one answer our storage cannot take: find it below
+            logger.warning("storing %d answers together failed; one by one", len(answers))
+        else:
+            arrived = [outcome for outcome in arrived if outcome[1] != "answer"]
+    for outcome in arrived:
+        _store_outcome(outcome, config)
 
 
 def _store_outcome(outcome: tuple, config: gateway.GatewayConfig) -> None:
@@ -272,46 +298,67 @@ def _log_crash(what: str, supplier_preview_id: int, config: gateway.GatewayConfi
 # --------------------------------------------------------------------------- storing
 
 
-@transaction.atomic
 def record_answer(*, supplier_preview_id: int, answer: gateway.PreviewAnswer) -> bool:
     """Store a supplier's answer. Returns False (storing nothing) if it was already stored."""
-    supplier_preview = SupplierPreview.objects.select_for_update().get(pk=supplier_preview_id)
-    if supplier_preview.status != SupplierPreview.Status.PENDING:
-        return False
-    quantities = {
-        (line["offer_id"], line["spec_id"] or ""): line["quantity"]
-        for line in supplier_preview.requested_lines
-    }
-    records = PreviewRecord.objects.bulk_create(
+    return bool(record_answers([(supplier_preview_id, answer)]))
+
+
+@transaction.atomic
+def record_answers(answers: list[tuple[int, gateway.PreviewAnswer]]) -> int:
+    """Store the answers of several suppliers in one transaction (a few bulk inserts, not a
+    few per supplier), each under a row lock on its supplier; a supplier already answered
+    is skipped. Returns how many were stored."""
+    locked = SupplierPreview.objects.select_for_update().in_bulk([pk for pk, _ in answers])
+    todo = [
+        (locked[pk], answer)
+        for pk, answer in answers
+        if pk in locked and locked[pk].status == SupplierPreview.Status.PENDING
+    ]
+    if not todo:
+        return 0
+    record_rows = [
         _record_row(supplier_preview, index, record, part=_part_of(answer, index))
+        for supplier_preview, answer in todo
         for index, record in enumerate(answer.records)
-    )
-    lines, promotions = [], []
-    for record_row, record in zip(records, answer.records, strict=True):
-        for index, line in enumerate(record.lines):
-            lines.append(_line_row(record_row, index, line, quantities))
-        promotions += [_promotion_row(record_row, None, p) for p in record.shop_promotions]
+    ]
+    PreviewRecord.objects.bulk_create(record_rows)
+    records = iter(record_rows)
+    lines, promotions, pairs = [], [], []
+    for supplier_preview, answer in todo:
+        quantities = {
+            (line["offer_id"], line["spec_id"] or ""): line["quantity"]
+            for line in supplier_preview.requested_lines
+        }
+        for record in answer.records:
+            record_row = next(records)
+            pairs.append((record_row, record))
+            for index, line in enumerate(record.lines):
+                lines.append(_line_row(record_row, index, line, quantities))
+            promotions += [_promotion_row(record_row, None, p) for p in record.shop_promotions]
     PreviewLine.objects.bulk_create(lines)
     line_rows = iter(lines)
-    for record_row, record in zip(records, answer.records, strict=True):
+    for record_row, record in pairs:
         for line in record.lines:
             line_row = next(line_rows)
             promotions += [_promotion_row(record_row, line_row, p) for p in line.promotions]
     PreviewPromotion.objects.bulk_create(promotions)
-    supplier_preview.status = SupplierPreview.Status.OK
-    supplier_preview.trace_id = shorten_for_column(answer.trace_id, limits.TRACE_ID_LENGTH)
-    supplier_preview.attempts = answer.attempts
-    supplier_preview.duration_ms = round(answer.duration * 1000)
-    supplier_preview.warnings = list(answer.warnings)
-    supplier_preview.post_fee_by_desc_offer_ids = list(answer.post_fee_by_desc_offer_ids)
-    supplier_preview.consign_offer_ids = list(answer.consign_offer_ids)
-    supplier_preview.unsupported_cross_border_pay_offer_ids = list(
-        answer.unsupported_cross_border_pay_offer_ids
-    )
-    supplier_preview.raw_body = "\n".join(answer.raw_bodies)
-    supplier_preview.finished_at = timezone.now()
-    supplier_preview.save()
-    return True
+    now = timezone.now()
+    for supplier_preview, answer in todo:  # one plain UPDATE each: cheaper than bulk_update
+        SupplierPreview.objects.filter(pk=supplier_preview.pk).update(
+            status=SupplierPreview.Status.OK,
+            trace_id=shorten_for_column(answer.trace_id, limits.TRACE_ID_LENGTH),
+            attempts=answer.attempts,
+            duration_ms=round(answer.duration * 1000),
+            warnings=list(answer.warnings),
+            post_fee_by_desc_offer_ids=list(answer.post_fee_by_desc_offer_ids),
+            consign_offer_ids=list(answer.consign_offer_ids),
+            unsupported_cross_border_pay_offer_ids=list(
+                answer.unsupported_cross_border_pay_offer_ids
+            ),
+            raw_body="\n".join(answer.raw_bodies),
+            finished_at=now,
+        )
+    return len(todo)
 
 
 def record_failure(*, supplier_preview_id: int, error: gateway.GatewayError) -> bool:

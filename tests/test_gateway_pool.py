@@ -3,9 +3,12 @@ reuse its connections, a connection cut off at its deadline is discarded rather 
 reused, and a forked child makes its own. Over real HTTP to the sandbox."""
 
 import os
+import threading
+
+import pytest
 
 from previews import gateway
-from previews.gateway import transport
+from previews.gateway import deadline, transport
 
 from .processes import sandbox_process
 from .quota_load import ADDRESS
@@ -30,6 +33,9 @@ def test_calls_reuse_one_kept_alive_connection(sandbox_url):
     pool = pool_of(transport.shared_session(), sandbox_url)
     assert pool.num_connections == 1  # five calls, one TCP connection
     assert transport.shared_session() is transport.shared_session()
+    # No thread per call: one watchdog thread expires every call's deadline.
+    watchdogs = [t for t in threading.enumerate() if t.name == deadline.WATCHDOG_THREAD_NAME]
+    assert len(watchdogs) == 1
 
 
 def test_a_connection_cut_off_at_its_deadline_is_discarded_not_reused():
@@ -48,6 +54,7 @@ def test_a_connection_cut_off_at_its_deadline_is_discarded_not_reused():
     assert getattr(pool, "cut_off_discarded", 0) == 1
 
 
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_a_forked_child_makes_its_own_session():
     parent = transport.shared_session()
     reading, writing = os.pipe()

@@ -5,9 +5,10 @@ read, so a gateway (or a proxy in front of it) that sends its answer one byte ev
 seconds never trips it and keeps the call open for as long as it likes. Celery's time
 limits do not help everywhere either: the threads pool of the embedded broker has none.
 
-So every call here has a deadline of its own, enforced on its socket: a timer shuts the
-socket down when the deadline passes, which makes a read blocked in any thread return at
-once (no signal is needed, so it holds in every worker pool), and the call ends with
+So every call here has a deadline of its own, enforced on its socket: the process's
+watchdog thread shuts the socket down when the deadline passes, which makes a read
+blocked in any thread return at once (no signal is needed, so it holds in every worker
+pool), and the call ends with
 `DeadlinePassed`. Connecting, the TLS handshake, the head and the body all count.
 Knows nothing of Django or of the gateway's answers.
 """
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import heapq
 import http.cookiejar
+import os
 import socket
 import threading
 import time
@@ -28,7 +31,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
 _READ_SIZE = 64 * 1024
-TIMER_THREAD_NAME = "gateway-deadline"
+TIMER_THREAD_NAME = "gateway-deadline"  # a per-call timer thread (none any more)
+WATCHDOG_THREAD_NAME = "gateway-deadlines"  # the one thread of a process that expires them
 
 
 class DeadlinePassed(Exception):
@@ -51,29 +55,70 @@ class Reply:
 _current = threading.local()
 
 
+class _Watchdog:
+    """One thread per process that expires the deadlines of every call in flight, in the
+    order they fall due (a heap), instead of a timer thread started and joined per call."""
+
+    def __init__(self):
+        self._heap: list[tuple[float, int, _Deadline]] = []
+        self._condition = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._counter = 0
+
+    def add(self, deadline: _Deadline) -> None:
+        with self._condition:
+            if self._thread is None or self._pid != os.getpid():  # first use, or forked
+                self._heap.clear()
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name=WATCHDOG_THREAD_NAME)
+                self._thread.daemon = True
+                self._thread.start()
+            self._counter += 1
+            heapq.heappush(self._heap, (deadline.ends_at, self._counter, deadline))
+            if self._heap[0][2] is deadline:
+                self._condition.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while not self._heap:
+                    self._condition.wait()
+                ends_at, _n, deadline = self._heap[0]
+                delay = ends_at - time.monotonic()
+                if delay > 0:
+                    self._condition.wait(delay)
+                    continue
+                heapq.heappop(self._heap)
+            deadline.expire()
+
+
+_watchdog = _Watchdog()
+
+
 class _Deadline:
-    """Shuts down the sockets of one call when its time is up; a context manager whose
-    exit stops (and joins) its timer thread, so nothing outlives the call."""
+    """Shuts down the sockets of one call when its time is up (the process's watchdog
+    thread calls `expire`); a context manager whose exit makes sure nothing is shut down
+    after the call, so nothing outlives it."""
 
     def __init__(self, seconds: float):
         self.seconds = seconds
         self.ends_at = time.monotonic() + seconds
         self.expired = False
+        self.finished = False
         self._sockets: list[tuple[socket.socket, object]] = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.name = TIMER_THREAD_NAME
-        self._timer.daemon = True
 
     def __enter__(self) -> _Deadline:
         _current.deadline = self
-        self._timer.start()
+        _watchdog.add(self)
         return self
 
     def __exit__(self, *exc_info) -> None:
         _current.deadline = None
-        self._timer.cancel()
-        self._timer.join()
+        with self._lock:  # an expiry in progress finishes first; none comes after
+            self.finished = True
+            self._sockets = []
 
     def watch(self, sock: socket.socket, connection: object = None) -> None:
         with self._lock:
@@ -86,12 +131,14 @@ class _Deadline:
         if self.expired or time.monotonic() >= self.ends_at:
             raise DeadlinePassed
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
         with self._lock:
+            if self.finished:
+                return
             self.expired = True
-            sockets, self._sockets = self._sockets, []
-        for sock, connection in sockets:
-            _cut_off(sock, connection)
+            for sock, connection in self._sockets:
+                _cut_off(sock, connection)
+            self._sockets = []
 
 
 def _cut_off(sock: socket.socket, connection: object) -> None:
