@@ -129,14 +129,24 @@ def execute_chunk(*, chunk_id: int, config: gateway.GatewayConfig | None = None)
     Only the delivery that claims the chunk executes it; a duplicate exits without calling
     the gateway. An answer that cannot be stored (the database stayed away) ends this
     execution; the chunk stays running and the recovery puts it back in the queue.
+
+    When nothing else waits for the workers (no other run or chunk sent and not started),
+    the run's next chunk is executed here at once rather than sent through the broker; as
+    soon as something waits, it is sent instead and this slot is free for the other work.
     """
+    next_id: int | None = chunk_id
+    while next_id is not None:
+        next_id = _execute_one_chunk(next_id, config)
+
+
+def _execute_one_chunk(chunk_id: int, config: gateway.GatewayConfig | None) -> int | None:
     token = _token()
     claimed = with_database_retry(
         lambda: claim_chunk(chunk_id=chunk_id, token=token, executed_by=worker_name()), "claim"
     )
     if not claimed:
         logger.info("chunk %s is done, gone or executed by another delivery: skipped", chunk_id)
-        return
+        return None
     chunk = with_database_retry(
         lambda: PreviewChunk.objects.select_related("run").get(pk=chunk_id), "read the chunk"
     )
@@ -159,7 +169,9 @@ def execute_chunk(*, chunk_id: int, config: gateway.GatewayConfig | None = None)
     with ChunkHeartbeat(run_id=chunk_id, token=token):
         if pending:
             preview_suppliers(pending, address=address, flow=run.flow, config=config, urgent=urgent)
-    with_database_retry(lambda: finish_chunk(chunk_id=chunk_id, token=token), "finish")
+    return with_database_retry(
+        lambda: finish_chunk(chunk_id=chunk_id, token=token, continue_here=True), "finish"
+    )
 
 
 def preview_suppliers(
@@ -343,22 +355,52 @@ def record_answers(answers: list[tuple[int, gateway.PreviewAnswer]]) -> int:
             promotions += [_promotion_row(record_row, line_row, p) for p in line.promotions]
     PreviewPromotion.objects.bulk_create(promotions)
     now = timezone.now()
-    for supplier_preview, answer in todo:  # one plain UPDATE each: cheaper than bulk_update
-        SupplierPreview.objects.filter(pk=supplier_preview.pk).update(
-            status=SupplierPreview.Status.OK,
-            trace_id=shorten_for_column(answer.trace_id, limits.TRACE_ID_LENGTH),
-            attempts=answer.attempts,
-            duration_ms=round(answer.duration * 1000),
-            warnings=list(answer.warnings),
-            post_fee_by_desc_offer_ids=list(answer.post_fee_by_desc_offer_ids),
-            consign_offer_ids=list(answer.consign_offer_ids),
-            unsupported_cross_border_pay_offer_ids=list(
-                answer.unsupported_cross_border_pay_offer_ids
-            ),
-            raw_body="\n".join(answer.raw_bodies),
-            finished_at=now,
-        )
+    _update_answered(
+        [
+            (
+                supplier_preview.pk,
+                {
+                    "status": SupplierPreview.Status.OK,
+                    "trace_id": shorten_for_column(answer.trace_id, limits.TRACE_ID_LENGTH),
+                    "attempts": answer.attempts,
+                    "duration_ms": round(answer.duration * 1000),
+                    "warnings": list(answer.warnings),
+                    "post_fee_by_desc_offer_ids": list(answer.post_fee_by_desc_offer_ids),
+                    "consign_offer_ids": list(answer.consign_offer_ids),
+                    "unsupported_cross_border_pay_offer_ids": list(
+                        answer.unsupported_cross_border_pay_offer_ids
+                    ),
+                    "raw_body": "\n".join(answer.raw_bodies),
+                    "finished_at": now,
+                },
+            )
+            for supplier_preview, answer in todo
+        ]
+    )
     return len(todo)
+
+
+_ANSWER_FIELDS = (
+    "status", "trace_id", "attempts", "duration_ms", "warnings", "post_fee_by_desc_offer_ids",
+    "consign_offer_ids", "unsupported_cross_border_pay_offer_ids", "raw_body", "finished_at",
+)  # fmt: skip
+
+
+def _update_answered(rows: list[tuple[int, dict]]) -> None:
+    """One UPDATE statement sent for many suppliers at once (executemany: one round trip
+    with psycopg's pipeline), values prepared by each field as `save()` would."""
+    meta = SupplierPreview._meta
+    fields = [meta.get_field(name) for name in _ANSWER_FIELDS]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    table, pk_column = quote(meta.db_table), quote(meta.pk.column)
+    sql = f"UPDATE {table} SET {assignments} WHERE {pk_column} = %s"  # noqa: S608 - our names
+    params = [
+        [field.get_db_prep_save(values[field.name], connection) for field in fields] + [pk]
+        for pk, values in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def record_failure(*, supplier_preview_id: int, error: gateway.GatewayError) -> bool:

@@ -430,20 +430,56 @@ class ChunkHeartbeat(Heartbeat):
         ).update(heartbeat_at=timezone.now())
 
 
-def finish_chunk(*, chunk_id: int, token: str) -> int | None:
+def finish_chunk(*, chunk_id: int, token: str, continue_here: bool = False) -> int | None:
     """Mark the chunk done (its suppliers all have an outcome), send the next chunk of its
-    run and finish the run if nothing is left. Returns the run's id."""
+    run and finish the run if nothing is left.
+
+    With `continue_here`, when no other run or chunk waits for the workers, the next chunk
+    is not sent but taken (marked sent) and its id returned, for the caller to execute at
+    once: no round trip through the broker while nobody else needs the slot."""
     now = timezone.now()
     chunk = PreviewChunk.objects.filter(pk=chunk_id).values("run_id").first()
     if chunk is None:
         return None
+    run_id = chunk["run_id"]
     PreviewChunk.objects.filter(
         pk=chunk_id, status=PreviewChunk.Status.RUNNING, worker_token=token
     ).update(status=PreviewChunk.Status.DONE, finished_at=now, worker_token="")
-    run_id = chunk["run_id"]
-    dispatch_next_chunks(run_id=run_id)
-    finish_run(run_id=run_id)
-    return run_id
+    taken = _take_next_chunk(run_id) if continue_here and not _others_waiting(run_id) else None
+    if taken is None:
+        dispatch_next_chunks(run_id=run_id)
+        finish_run(run_id=run_id)
+    return taken
+
+
+def _others_waiting(run_id: int) -> bool:
+    """Whether other work was sent to the workers and not started yet."""
+    return (
+        PreviewRun.objects.filter(status=PreviewRun.Status.QUEUED, dispatched_at__isnull=False)
+        .exclude(pk=run_id)
+        .exists()
+        or PreviewChunk.objects.filter(
+            status=PreviewChunk.Status.QUEUED, dispatched_at__isnull=False
+        )
+        .exclude(run_id=run_id)
+        .exists()
+    )
+
+
+def _take_next_chunk(run_id: int) -> int | None:
+    """The run's next waiting chunk, marked sent (so nobody else sends it); None if none."""
+    waiting = PreviewChunk.objects.filter(
+        run_id=run_id,
+        run__status=PreviewRun.Status.RUNNING,
+        status=PreviewChunk.Status.QUEUED,
+        dispatched_at__isnull=True,
+    )
+    for chunk_id in waiting.order_by("index").values_list("pk", flat=True)[:3]:
+        if PreviewChunk.objects.filter(pk=chunk_id, dispatched_at__isnull=True).update(
+            dispatched_at=timezone.now()
+        ):
+            return chunk_id
+    return None
 
 
 def fail_chunk(*, chunk_id: int, kind: str) -> None:
