@@ -174,6 +174,9 @@ def _execute_one_chunk(chunk_id: int, config: gateway.GatewayConfig | None) -> i
     )
 
 
+STORE_GATHER_SECONDS = 0.02
+
+
 def preview_suppliers(
     pending: list[SupplierPreview],
     *,
@@ -195,10 +198,13 @@ def preview_suppliers(
             )
         left = len(pending)
         while left:
+            # What arrives within STORE_GATHER_SECONDS of the first is stored with it: a
+            # few round trips to the database for many answers, at a few ms of delay.
             arrived = [outcomes.get()]
+            gather_until = time.monotonic() + STORE_GATHER_SECONDS
             while len(arrived) < left:
                 try:
-                    arrived.append(outcomes.get_nowait())
+                    arrived.append(outcomes.get(timeout=max(0, gather_until - time.monotonic())))
                 except queue.Empty:
                     break
             left -= len(arrived)
