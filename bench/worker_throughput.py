@@ -41,6 +41,13 @@ from previews.runs import group_lines, snapshot_address  # noqa: E402
 from tests.processes import child_database_url, child_env, sandbox_process  # noqa: E402
 
 
+def cargo_of(group) -> list:
+    return [
+        gateway.Cargo(offer_id=line["offer_id"], spec_id=line["spec_id"], quantity=line["quantity"])
+        for line in group.lines
+    ]
+
+
 def plain_client_rate(url: str, bodies: list[dict]) -> float:
     """Calls per second of a plain client: the same bodies, as many threads as a run."""
     path = url + "/alibaba/createOrder/preview"
@@ -77,15 +84,7 @@ def main():
     config = gateway.GatewayConfig(base_url="http://unused")
     snapshot = snapshot_address(address)
     bodies = [
-        gateway.build_body(
-            config,
-            address_param(snapshot),
-            [
-                gateway.Cargo(offer_id=x["offer_id"], spec_id=x["spec_id"], quantity=x["quantity"])
-                for x in group.lines
-            ],
-            "general",
-        )  # fmt: skip
+        gateway.build_body(config, address_param(snapshot), cargo_of(group), "general")
         for group in group_lines(lines)
     ]
     concurrency = settings.CELERY_WORKER_CONCURRENCY
