@@ -80,7 +80,7 @@ def small_during_big(url: str, latency: float, log_dir: Path) -> str:
         small_id = submit_run(small_user, small_address, small)
         ended = wait_finished([small_id, big_id])
     small_time = ended[small_id] - small_started
-    quota = os.environ.get("DAJI_RATE_LIMIT") or f"{settings.DAJI_RATE_LIMIT:g}"
+    quota = os.environ.get("DAJI_RATE_LIMIT") or f"{getattr(settings, 'DAJI_RATE_LIMIT', 0):g}"
     return (
         f"3-supplier run submitted 2 s into a 500-supplier run, {latency:g} s per call, quota "
         f"{quota} calls/s, 1 worker × {CONCURRENCY}, {configuration()}: small run submit to "

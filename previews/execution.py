@@ -134,12 +134,17 @@ def execute_chunk(*, chunk_id: int, config: gateway.GatewayConfig | None = None)
     the run's next chunk is executed here at once rather than sent through the broker; as
     soon as something waits, it is sent instead and this slot is free for the other work.
     """
+    started = time.monotonic()
     next_id: int | None = chunk_id
     while next_id is not None:
-        next_id = _execute_one_chunk(next_id, config)
+        # Within half the task's time limit only: a task must end before Celery stops it.
+        go_on = time.monotonic() - started < settings.CELERY_TASK_SOFT_TIME_LIMIT / 2
+        next_id = _execute_one_chunk(next_id, config, continue_here=go_on)
 
 
-def _execute_one_chunk(chunk_id: int, config: gateway.GatewayConfig | None) -> int | None:
+def _execute_one_chunk(
+    chunk_id: int, config: gateway.GatewayConfig | None, *, continue_here: bool
+) -> int | None:
     token = _token()
     claimed = with_database_retry(
         lambda: claim_chunk(chunk_id=chunk_id, token=token, executed_by=worker_name()), "claim"
@@ -170,7 +175,8 @@ def _execute_one_chunk(chunk_id: int, config: gateway.GatewayConfig | None) -> i
         if pending:
             preview_suppliers(pending, address=address, flow=run.flow, config=config, urgent=urgent)
     return with_database_retry(
-        lambda: finish_chunk(chunk_id=chunk_id, token=token, continue_here=True), "finish"
+        lambda: finish_chunk(chunk_id=chunk_id, token=token, continue_here=continue_here),
+        "finish",
     )
 
 
