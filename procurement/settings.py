@@ -234,7 +234,9 @@ else:
     # Longer than the hard time limit, so a task is redelivered only if its worker died.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
     CELERY_RESULT_BACKEND = CELERY_BROKER_URL
-    CELERY_WORKER_POOL = "prefork"
+    # prefork: a crash takes one pool process, its task redelivered; threads: cheaper slots
+    # for work that mostly waits on the gateway (a dead worker's chunk is recovered anyway).
+    CELERY_WORKER_POOL = read_choice("CELERY_WORKER_POOL", "prefork", ("prefork", "threads"))
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
