@@ -234,19 +234,26 @@ def test_a_big_run_is_spread_over_workers_and_a_small_run_overtakes_it(
     with sandbox_process(latency=1.0) as sandbox:
         worker_env["DAJI_API_URL"] = sandbox
         with (
-            celery_worker(worker_env, name="one", log=tmp_path / "one.log"),
-            celery_worker(worker_env, name="two", log=tmp_path / "two.log"),
+            celery_worker(worker_env, name="one", log=tmp_path / "one.log") as one,
+            celery_worker(worker_env, name="two", log=tmp_path / "two.log") as two,
         ):
             big_run = start_run(buyer, big_address, big_lines)
             wait_for_status(big_run.pk)
             small_run = start_run(other_buyer, small_address, small_lines)
             small_run = wait_finished(small_run.pk, timeout=120)
             big_run = wait_finished(big_run.pk, timeout=120)
+            # A worker's process, or its pool processes (prefork), by worker.
+            worker_of = {
+                str(pid): name
+                for name, worker in (("one", one), ("two", two))
+                for pid in [worker.pid, *_children(worker.pid)]
+            }
     logs = (tmp_path / "one.log").read_text() + (tmp_path / "two.log").read_text()
     assert (big_run.status, small_run.status) == ("done", "done"), logs[-3000:]
     assert small_run.finished_at < big_run.finished_at
     chunks = PreviewChunk.objects.filter(run=big_run)
     assert chunks.count() == 12 and set(chunks.values_list("status", flat=True)) == {"done"}
     executed_by = set(chunks.values_list("executed_by", flat=True))
-    assert len({name.rsplit("/", 1)[1] for name in executed_by}) == 2, executed_by
+    workers = {worker_of.get(name.rsplit("/", 1)[1]) for name in executed_by}
+    assert workers == {"one", "two"}, (executed_by, worker_of)
     assert SupplierPreview.objects.filter(run=big_run, status="ok").count() == 24
