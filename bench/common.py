@@ -16,6 +16,7 @@ def setup_django(prefix: str, **environment: str) -> Path:
     os.environ.setdefault("PROCUREMENT_VAR_DIR", str(folder))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "procurement.settings")
     os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,127.0.0.1")
+    os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
     os.environ.update(environment)
     import django
     from django.core.management import call_command
@@ -124,3 +125,69 @@ def configuration() -> str:
     broker = settings.CELERY_BROKER_URL.split(":", 1)[0]
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     return f"{engine} + {broker}"
+
+
+def machine_load() -> str:
+    """The load averages (as `uptime` prints them), to note beside each figure: the
+    machine is shared, so figures are compared as ratios within one run."""
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def measure(client, url: str, repeat: int, *, warm_up: bool = True) -> dict:
+    """GET `url` `repeat` times: median/min/max in ms, queries and bytes of the last
+    answer (a streamed answer is read through, chunk by chunk)."""
+    import statistics
+    import time
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if warm_up:
+        _read(client.get(url))
+    timings = []
+    for _ in range(repeat):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            response = client.get(url)
+            size = _read(response)
+            timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    return {
+        "median_ms": statistics.median(timings),
+        "min_ms": min(timings),
+        "max_ms": max(timings),
+        "queries": len(queries),
+        "bytes": size,
+    }
+
+
+def measure_alternately(client, first: str, second: str, repeat: int) -> tuple[dict, dict]:
+    """`measure` of two URLs taking turns, request by request (after a warm-up of each),
+    so that a change in the shared machine's load weighs on both alike."""
+    _read(client.get(first))
+    _read(client.get(second))
+    runs = {first: [], second: []}
+    for _ in range(repeat):
+        for url in (first, second):
+            runs[url].append(measure(client, url, 1, warm_up=False))
+    return tuple(_combined(runs[url]) for url in (first, second))
+
+
+def _combined(measures: list[dict]) -> dict:
+    import statistics
+
+    timings = [m["median_ms"] for m in measures]
+    return {
+        "median_ms": statistics.median(timings),
+        "min_ms": min(timings),
+        "max_ms": max(timings),
+        "queries": measures[-1]["queries"],
+        "bytes": measures[-1]["bytes"],
+    }
+
+
+def _read(response) -> int:
+    if getattr(response, "streaming", False):
+        return sum(len(chunk) for chunk in response.streaming_content)
+    return len(response.content)

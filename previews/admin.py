@@ -8,11 +8,16 @@ from django.utils.translation import gettext_lazy as _
 from .forms import CleanTextModelForm
 from .models import (
     CartLine,
+    OrderAttempt,
+    OrderAuditEvent,
+    OrderRequest,
+    PlacedOrder,
     PreviewChunk,
     PreviewRun,
     ProductSnapshot,
     ShippingAddress,
     Supplier,
+    SupplierOrder,
     SupplierPreview,
 )
 
@@ -205,4 +210,146 @@ class ProductSnapshotAdmin(ReadOnlyAdmin):
     readonly_fields = (
         "offer_id", "fetched_at", "status", "subject", "seller_open_id", "company_name",
         "raw_body",
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- ordering
+# Money was (or may have been) spent: what the ordering path records is read only here,
+# and nothing of it can be deleted from the admin. People act through the product's pages
+# (approve, resolve, cancel), which write the audit trail.
+
+
+class OrderReadOnlyAdmin(ReadOnlyAdmin):
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SupplierOrderInline(admin.TabularInline):
+    model = SupplierOrder
+    fields = (
+        "supplier_name", "part", "state", "previewed_total_fen", "approved_total_fen",
+        "repriced_total_fen", "flow_flag", "trade_mode_name",
+    )  # fmt: skip
+    readonly_fields = fields
+    show_change_link = True
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class OrderAuditInline(admin.TabularInline):
+    model = OrderAuditEvent
+    fields = ("at", "action", "actor", "supplier_order", "total_fen", "previous_total_fen",
+              "comment")  # fmt: skip
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OrderRequest)
+class OrderRequestAdmin(OrderReadOnlyAdmin):
+    list_display = ("pk", "requested_by", "run", "state", "decided_by", "decided_at", "created_at")
+    list_filter = ("state", ("requested_by", admin.RelatedOnlyFieldListFilter), "created_at")
+    search_fields = ("=pk", "requested_by__username", "supplier_orders__supplier_name")
+    list_select_related = ("requested_by", "decided_by", "run")
+    inlines = [SupplierOrderInline, OrderAuditInline]
+    readonly_fields = (
+        "run", "requested_by", "state", "comment", "decided_by", "decided_at",
+        "decision_comment", "created_at", "dispatched_at",
+    )  # fmt: skip
+    exclude = ("submission_token",)
+
+
+class OrderAttemptInline(admin.TabularInline):
+    model = OrderAttempt
+    fields = ("third_order_id", "state", "sent_at", "error_kind", "error_code", "resolution")
+    readonly_fields = fields
+    show_change_link = True
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SupplierOrder)
+class SupplierOrderAdmin(OrderReadOnlyAdmin):
+    list_display = ("supplier_name", "part", "request", "state", "approved_total_fen", "updated_at")
+    list_filter = ("state",)
+    search_fields = ("supplier_name", "=request__pk")
+    list_select_related = ("request",)
+    inlines = [OrderAttemptInline]
+    exclude = ("address_param", "cargo_params")
+    readonly_fields = (
+        "request", "supplier_preview", "part", "supplier_name", "state", "state_reason",
+        "flow_flag", "records", "previewed_total_fen", "goods_fen", "carriage_fen",
+        "discount_fen", "additional_fee_fen", "approved_total_fen", "repriced_total_fen",
+        "repreviewed_at", "trade_mode_name", "trade_type", "pay_window",
+        "post_fee_by_desc_offer_ids", "address_as_sent", "lines_as_sent", "created_at",
+        "updated_at",
+    )  # fmt: skip
+
+    @admin.display(description=_("address as it will be sent"))
+    def address_as_sent(self, part):
+        return format_html(
+            "<pre>{}</pre>", json.dumps(part.address_param, ensure_ascii=False, indent=2)
+        )
+
+    @admin.display(description=_("lines as they will be sent"))
+    def lines_as_sent(self, part):
+        return format_html("<pre>{}</pre>", json.dumps(part.cargo_params, indent=2))
+
+
+@admin.register(OrderAttempt)
+class OrderAttemptAdmin(OrderReadOnlyAdmin):
+    list_display = ("third_order_id", "supplier_order", "state", "sent_at", "error_kind",
+                    "resolved_by", "resolved_at")  # fmt: skip
+    list_filter = ("state", "error_kind")
+    search_fields = ("third_order_id", "marker", "placed_orders__order_id")
+    list_select_related = ("supplier_order", "resolved_by")
+    exclude = ("raw_body",)
+    readonly_fields = (
+        "supplier_order", "third_order_id", "marker", "message", "state", "worker_token",
+        "claimed_at", "sent_at", "answered_at", "error_kind", "error_code", "upstream_message",
+        "http_status", "trace_id", "failed_lines", "resolved_by", "resolved_at", "resolution",
+        "resolution_checks", "last_checked_at", "raw_answer",
+    )  # fmt: skip
+
+    @admin.display(description=_("raw answer (credentials removed)"))
+    def raw_answer(self, attempt):
+        return format_html("<pre data-testid='raw-body'>{}</pre>", _pretty(attempt.raw_body))
+
+
+@admin.register(PlacedOrder)
+class PlacedOrderAdmin(OrderReadOnlyAdmin):
+    list_display = ("order_id", "status", "total_fen", "expected_total_fen", "price_changed",
+                    "pay_by", "cancelled_at", "refreshed_at")  # fmt: skip
+    list_filter = ("status", "price_changed", "source")
+    search_fields = ("=order_id", "attempt__third_order_id")
+    list_select_related = ("attempt",)
+    exclude = ("raw_detail",)
+    readonly_fields = (
+        "attempt", "order_id", "source", "created_total_fen", "created_post_fee_fen",
+        "expected_total_fen", "total_fen", "shipping_fee_fen", "goods_fen", "discount_fen",
+        "refund_fen", "status", "ordered_at", "pay_by", "price_changed", "refreshed_at",
+        "refresh_problem", "cancelled_at", "cancel_reason", "cancel_remark", "cancelled_by",
+        "created_at",
+    )  # fmt: skip
+
+
+@admin.register(OrderAuditEvent)
+class OrderAuditEventAdmin(OrderReadOnlyAdmin):
+    list_display = ("at", "action", "actor", "request", "supplier_order", "total_fen",
+                    "previous_total_fen")  # fmt: skip
+    list_filter = ("action", ("actor", admin.RelatedOnlyFieldListFilter), "at")
+    search_fields = ("=request__pk", "comment", "placed_order__order_id")
+    list_select_related = ("actor", "request", "supplier_order")
+    readonly_fields = (
+        "at", "actor", "action", "request", "supplier_order", "attempt", "placed_order",
+        "total_fen", "previous_total_fen", "comment",
     )  # fmt: skip

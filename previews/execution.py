@@ -66,6 +66,8 @@ def gateway_config() -> gateway.GatewayConfig:
         rate_limit=settings.DAJI_RATE_LIMIT,
         quota_store=settings.DAJI_QUOTA_STORE,
         pool_size=settings.CELERY_WORKER_CONCURRENCY * settings.PREVIEW_MAX_PARALLEL_CALLS,
+        isv_biz_type=settings.DAJI_ISV_BIZ_TYPE,
+        buyer_order_list_path=settings.DAJI_BUYER_ORDER_LIST_PATH,
     )
 
 
@@ -488,7 +490,12 @@ def _record_row(
         flow_flag=shorten_for_column(record.flow_flag, limits.FLOW_FLAG_LENGTH),
         trade_mode_names=list(record.trade_mode_names),
         trade_modes=[
-            {"trade_type": m.trade_type, "name": m.name, "op_support": m.op_support}
+            {
+                "trade_type": m.trade_type,
+                "name": m.name,
+                "op_support": m.op_support,
+                "description": m.description or "",  # its pay window, shown when ordering
+            }
             for m in record.trade_modes
         ],
         pay_channels=[

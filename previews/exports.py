@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -176,53 +177,87 @@ def _supplier_totals(supplier: SupplierView) -> list[list]:
 def export_rows(breakdown: RunBreakdown) -> list[list]:
     """One row per line, then the supplier's totals block (a row per figure), then the
     grand total of the suppliers that can be ordered."""
-    rows: list[list] = [header()]
-    for supplier in breakdown.suppliers:
+    return list(iter_export_rows(breakdown.suppliers))
+
+
+def iter_export_rows(suppliers: Iterable[SupplierView]) -> Iterator[list]:
+    """`export_rows` row by row, reading the suppliers as it goes (they may be read from
+    the database a few at a time): the grand total and the left-out list are added up on
+    the way, by the breakdown's own rule (`SupplierView.orderable`)."""
+    yield header()
+    grand_total_fen, left_out = 0, []
+    for supplier in suppliers:
+        if supplier.orderable:
+            grand_total_fen += supplier.total_fen
+        else:
+            left_out.append(f"{supplier.name}: {supplier.left_out_reason}")
         if not supplier.records:
-            rows.append(
-                _row(
-                    supplier=supplier.name,
-                    status=supplier.badge_label,
-                    promotions="",
-                    problems="; ".join(supplier.problems),
-                )
+            yield _row(
+                supplier=supplier.name,
+                status=supplier.badge_label,
+                promotions="",
+                problems="; ".join(supplier.problems),
             )
             continue
         for record in supplier.records:
-            rows += [_line_row(LineRow(supplier, record, line)) for line in record.lines]
-        rows += _supplier_totals(supplier)
-    left_out = "; ".join(f"{s.name}: {s.left_out_reason}" for s in breakdown.left_out)
-    rows.append(
-        _row(
-            supplier=_("Grand total (orderable suppliers)"),
-            status="",
-            total=_yuan(breakdown.grand_total_fen),
-            promotions="",
-            problems=_("Left out: %(list)s") % {"list": left_out} if left_out else "",
-        )
+            for line in record.lines:
+                yield _line_row(LineRow(supplier, record, line))
+        yield from _supplier_totals(supplier)
+    left_out_text = "; ".join(left_out)
+    yield _row(
+        supplier=_("Grand total (orderable suppliers)"),
+        status="",
+        total=_yuan(grand_total_fen),
+        promotions="",
+        problems=_("Left out: %(list)s") % {"list": left_out_text} if left_out_text else "",
     )
-    return rows
 
 
-def to_csv(rows: list[list]) -> bytes:
-    """UTF-8 with a byte-order mark, so Excel on Chinese Windows reads it right."""
-    buffer = io.StringIO()
+class _Echo:
+    """A file for csv.writer that hands back what it is given."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def iter_csv(rows: Iterable[list]) -> Iterator[bytes]:
+    """UTF-8 with a byte-order mark, so Excel on Chinese Windows reads it right; in chunks
+    of about 64 KB as the rows come, for a streamed answer."""
     # Every text field quoted (OWASP), so a separator inside a text never starts a new
     # cell, whatever separator the reader's locale uses; numbers stay bare numbers.
-    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_STRINGS)
+    writer = csv.writer(_Echo(), lineterminator="\r\n", quoting=csv.QUOTE_STRINGS)
+    chunk = ["\ufeff"]
+    size = 0
     for row in rows:
-        writer.writerow([spreadsheet_safe(value) for value in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        text = writer.writerow([spreadsheet_safe(value) for value in row])
+        chunk.append(text)
+        size += len(text)
+        if size >= 64 * 1024:
+            yield "".join(chunk).encode("utf-8")
+            chunk, size = [], 0
+    yield "".join(chunk).encode("utf-8")
 
 
-def to_xlsx(rows: list[list], *, title: str) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = title[:31]
+def to_csv(rows: Iterable[list]) -> bytes:
+    return b"".join(iter_csv(rows))
+
+
+def write_xlsx(rows: Iterable[list], file: BinaryIO, *, title: str) -> None:
+    """The rows as an XLSX sheet written to `file`, in openpyxl's write-only mode: each
+    row goes to disk as it comes, so memory does not grow with the run."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title[:31])
+    for number, column in enumerate(COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(number)].width = column.width
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    formats = [NUMBER_FORMATS.get(column.kind) for column in COLUMNS]
     for row_number, row in enumerate(rows, start=1):
-        for column_number, value in enumerate(row, start=1):
+        cells = []
+        for index, value in enumerate(row):
+            number_format = formats[index] if index < len(formats) else None
             value = spreadsheet_safe(value)
-            cell = sheet.cell(row=row_number, column=column_number)
+            cell = WriteOnlyCell(sheet)
             if isinstance(value, str):
                 # Set as text explicitly: openpyxl would make "=..." a formula and
                 # "#N/A" an error; characters XLSX cannot hold are shown as U+FFFD.
@@ -230,15 +265,57 @@ def to_xlsx(rows: list[list], *, title: str) -> bytes:
                 cell.data_type = "s"
             else:
                 cell.value = value
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for number, column in enumerate(COLUMNS, start=1):
-        number_format = NUMBER_FORMATS.get(column.kind)
-        if number_format:
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=number, max_col=number):
+            if row_number == 1:
+                cell.font = bold
+            elif number_format:
                 cell.number_format = number_format
-        sheet.column_dimensions[get_column_letter(number)].width = column.width
-    sheet.freeze_panes = "A2"
+            cells.append(cell)
+        sheet.append(cells)
+    workbook.save(file)
+
+
+def to_xlsx(rows: Iterable[list], *, title: str) -> bytes:
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    write_xlsx(rows, buffer, title=title)
     return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- order audit
+
+ORDER_AUDIT_HEADERS = (
+    _lazy("When"), _lazy("Who"), _lazy("Action"), _lazy("Request"), _lazy("Supplier"),
+    _lazy("Our order id (thirdOrderId)"), _lazy("1688 order id"), _lazy("Total (¥)"),
+    _lazy("Total before (¥)"), _lazy("Comment"),
+)  # fmt: skip
+
+
+def order_audit_rows(events) -> list[list]:
+    """The order audit trail as rows (a header first): `events` an iterable of
+    `OrderAuditEvent` (select_related actor, supplier_order, attempt, placed_order), in
+    the order to show. Times in the active time zone, amounts in yuan, the worker's own
+    steps written as "(worker)"."""
+    from django.utils import timezone
+
+    rows: list[list] = [[str(header) for header in ORDER_AUDIT_HEADERS]]
+    for event in events:
+        rows.append(
+            [
+                timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M:%S"),
+                event.actor.get_username() if event.actor_id else _("(worker)"),
+                event.get_action_display(),
+                event.request_id,
+                event.supplier_order.supplier_name if event.supplier_order_id else "",
+                event.attempt.third_order_id if event.attempt_id else "",
+                event.placed_order.order_id if event.placed_order_id else "",
+                _yuan(event.total_fen),
+                _yuan(event.previous_total_fen),
+                event.comment,
+            ]
+        )
+    return rows
+
+
+def order_audit_csv(events) -> bytes:
+    """The order audit trail as CSV (UTF-8 with BOM, every text cell spreadsheet-safe: a
+    supplier name or comment starting `=` is never run as a formula)."""
+    return to_csv(order_audit_rows(events))

@@ -189,3 +189,101 @@ LOOKUP_FAILURES = {
 def lookup_failure(kind: str) -> str:
     """Why an offer could not be looked up, in the active language (any kind has a text)."""
     return str(LOOKUP_FAILURES.get(kind, LOOKUP_FAILURES[INTERNAL]))
+
+
+# --------------------------------------------------------------------------- ordering
+
+ORDERING_OFF = gettext_lazy(
+    "Placing orders is turned off: the product talks to the production gateway and "
+    "DAJI_ORDERING_ENABLED is not true."
+)
+ORDER_RUN_NOT_DONE = gettext_lazy("This preview has not finished: wait for it, then request.")
+ORDER_RUN_STALE = gettext_lazy(
+    "This preview is too old to order from (prices and stock move): run it again, then "
+    "request ordering from the new run."
+)
+ORDER_NOT_ORDERABLE = gettext_lazy("“%(supplier)s” cannot be ordered from this preview.")
+ORDER_NOTHING_ORDERABLE = gettext_lazy("No supplier of this preview can be ordered.")
+ORDER_ALREADY_REQUESTED = gettext_lazy(
+    "“%(supplier)s” is already requested for ordering from this preview."
+)
+ORDER_NOT_APPROVER = gettext_lazy("You may not approve or reject this request.")
+ORDER_SELF_APPROVAL_OFF = gettext_lazy(
+    "You cannot approve your own request: another approver must decide."
+)
+ORDER_SELF_APPROVAL_OVER_LIMIT = gettext_lazy(
+    "You can approve your own requests up to %(limit)s; this one is %(total)s: another "
+    "approver must decide."
+)
+ORDER_NOTHING_AWAITING = gettext_lazy(
+    "Nothing in this request is waiting for a decision (it was decided already)."
+)
+ORDER_COMMENT_REQUIRED = gettext_lazy("Say why in the comment.")
+ORDER_NOT_YOURS = gettext_lazy("Only the buyer who requested it or an approver can do this.")
+ORDER_NOT_UNKNOWN = gettext_lazy(
+    "This order attempt's outcome is already known: there is nothing to resolve."
+)
+ORDER_ID_INVALID = gettext_lazy(
+    "A 1688 order id is digits only, e.g. 4012345678901234567 (up to 32 digits)."
+)
+ORDER_ID_TAKEN = gettext_lazy("Order %(order_id)s is already recorded.")
+ORDER_NOT_UNPAID = gettext_lazy(
+    "Only an order waiting for payment can be cancelled; this one is “%(status)s”."
+)
+ORDER_CANCEL_REASON = gettext_lazy("Choose a reason for cancelling.")
+ORDER_CANCEL_TOO_FAST = gettext_lazy(
+    "1688 does not let an order be cancelled within 10 seconds of its creation: try again "
+    "in a few seconds."
+)
+ORDER_NONE_UNPAID = gettext_lazy("None of the selected orders is waiting for payment.")
+ORDER_NONE_SELECTED = gettext_lazy("Select at least one order.")
+
+# Why a part was not placed or went back for approval (shown with its state).
+ORDER_REPRICED = gettext_lazy(
+    "The total changed from %(approved)s to %(now)s (%(difference)s) since it was approved: "
+    "approve it again at the new total, or reject it."
+)
+ORDER_REPREVIEW_FAILED = gettext_lazy(
+    "The preview just before ordering failed, so nothing was ordered: %(reason)s"
+)
+ORDER_REPREVIEW_NOT_ORDERABLE = gettext_lazy(
+    "The preview just before ordering says this can no longer be ordered, so nothing was "
+    "ordered: %(reason)s"
+)
+ORDER_OUTCOME_UNKNOWN = gettext_lazy(
+    "The gateway's answer to the order was lost (%(reason)s): the order may or may not "
+    "exist. It is never sent again; the product looks for it in the buyer's 1688 orders, "
+    "or a person can say whether it was placed."
+)
+ORDER_WORKER_LOST = gettext_lazy(
+    "The worker stopped while sending this order: whether 1688 created it is unknown."
+)
+ORDER_REFUSED = gettext_lazy("1688 refused the order: %(reason)s")
+
+ORDER_CALL_FAILURES = {
+    "connection": gettext_lazy("The gateway could not be reached: try again later."),
+    "timeout": gettext_lazy("The gateway did not answer in time: try again later."),
+    "http": gettext_lazy("The gateway failed with an error page: try again later."),
+    "rate_limited": gettext_lazy(
+        "The gateway is limiting how often we call it: try again in a minute."
+    ),
+    "malformed": gettext_lazy("The gateway's answer could not be read."),
+    "rejected": gettext_lazy("The gateway refused it."),
+    "busy": gettext_lazy("The gateway was busy: try again in a minute."),
+}
+
+
+def order_call_failure(kind: str, *, code: str = "", message: str = "") -> str:
+    """Why an order call (detail, payment link, cancel) failed, in the active language,
+    with the upstream's code and words as detail."""
+    if code == "CLOSE_ORDER_TOO_FAST":
+        return str(ORDER_CANCEL_TOO_FAST)
+    text = str(ORDER_CALL_FAILURES.get(kind, ORDER_CALL_FAILURES["rejected"]))
+    detail = upstream_detail(code=code, message=message)
+    return f"{text} ({detail})" if detail else text
+
+
+def english(text, **values) -> str:
+    """A catalogue text in English (stored reasons: the admin and the logs read them)."""
+    with translation.override("en"):
+        return str(text) % values if values else str(text)

@@ -12,7 +12,7 @@ from django.utils.translation import ngettext
 
 from . import limits, regions
 from .imports import parse_offer_id
-from .models import CartLine, Flow, ShippingAddress, Supplier
+from .models import CartLine, Flow, PlacedOrder, ShippingAddress, Supplier
 from .runs import missing_address_fields, snapshot_address
 from .validators import (
     QUANTITY_HELP,
@@ -29,6 +29,10 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 # Above this many cart lines the preview form offers whole suppliers, not every line:
 # thousands of checkboxes neither render quickly nor fit Django's field limit when posted.
 PREVIEW_FORM_MAX_LISTED_LINES = 500
+# Fields of the preview forms besides the supplier checkboxes (token, address(es), flow…):
+# with more suppliers than DATA_UPLOAD_MAX_NUMBER_FIELDS leaves room for, one box stands
+# for all of them, as a form with a box each could not be sent.
+PREVIEW_FORM_OTHER_FIELDS = 10
 
 
 def forbid_control_characters(form) -> None:
@@ -360,6 +364,9 @@ class PreviewForm(OwnedFormMixin, forms.Form):
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
+    every_supplier = forms.BooleanField(
+        label=_("Preview every line of every supplier"), required=False, initial=True
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -386,10 +393,27 @@ class PreviewForm(OwnedFormMixin, forms.Form):
             )
             self.fields["suppliers"].queryset = suppliers
             self.fields["suppliers"].initial = [supplier.pk for supplier in suppliers]
+        self.supplier_count = 0 if self.lists_lines else len(self.fields["suppliers"].queryset)
+        self.max_listed_suppliers = (
+            settings.DATA_UPLOAD_MAX_NUMBER_FIELDS - PREVIEW_FORM_OTHER_FIELDS
+        )
+        self.lists_suppliers = self.supplier_count <= self.max_listed_suppliers
+        if self.lists_lines or self.lists_suppliers:
+            del self.fields["every_supplier"]
         self.fields["submission_token"].initial = uuid.uuid4()
 
     def clean(self):
         cleaned = super().clean()
+        if not self.lists_lines and not self.lists_suppliers:
+            if not cleaned.get("every_supplier"):
+                self.add_error(
+                    "every_supplier", _("Tick this box to preview every line of the cart.")
+                )
+            else:
+                cleaned["lines"] = CartLine.objects.filter(owner=self.owner).order_by(
+                    "supplier__name", "offer_id", "pk"
+                )
+            return cleaned
         if not self.lists_lines and "suppliers" in cleaned:
             chosen = cleaned["suppliers"]
             if not chosen:
@@ -425,7 +449,10 @@ class PreviewForm(OwnedFormMixin, forms.Form):
         return sorted(by_supplier.items())
 
     def supplier_choices(self):
-        """The supplier checkboxes of a big cart, each with its counts, for the template."""
+        """The supplier checkboxes of a big cart, each with its counts, for the template
+        (none when there are too many suppliers for one form: `lists_suppliers`)."""
+        if not self.lists_suppliers:
+            return []
         suppliers = {str(s.pk): s for s in self.fields["suppliers"].queryset}
         return [(box, suppliers[str(box.data["value"])]) for box in self["suppliers"]]
 
@@ -456,3 +483,103 @@ class AddressComparisonForm(PreviewForm):
                     % {"label": address.label}
                 )
         return addresses
+
+
+# --------------------------------------------------------------------------- ordering
+
+ORDER_COMMENT_LENGTH = 1000
+
+
+def _comment_field(label, *, required=False, help_text=""):
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=ORDER_COMMENT_LENGTH,
+        help_text=help_text,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        validators=[validate_no_control_characters_in_lines],
+    )
+
+
+class OrderingFormMixin:
+    """Crispy, no form tag (the template has several buttons per form), and no control
+    characters in what is stored (line breaks allowed in comments)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField):
+                field.validators = [
+                    v
+                    for v in field.validators
+                    if not isinstance(v, ProhibitNullCharactersValidator)
+                ]
+                if not isinstance(field.widget, forms.Textarea):
+                    field.validators.append(validate_no_control_characters)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class OrderRequestForm(OrderingFormMixin, forms.Form):
+    """Request ordering from a run: one supplier (`supplier`, the button pressed) or every
+    orderable one (empty)."""
+
+    submission_token = forms.UUIDField(widget=forms.HiddenInput)
+    supplier = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    comment = _comment_field(
+        _("Note for the approver"), help_text=_("Optional: why, for whom, by when.")
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["submission_token"].initial = uuid.uuid4()
+
+
+class OrderDecisionForm(OrderingFormMixin, forms.Form):
+    """An approver's comment on approving or rejecting (required to reject: the use case
+    says so)."""
+
+    comment = _comment_field(_("Comment"), help_text=_("Required when rejecting."))
+
+
+class ResolveAttemptForm(OrderingFormMixin, forms.Form):
+    """A person settles an order attempt whose outcome is unknown."""
+
+    PLACED, NOT_PLACED = "placed", "not_placed"
+
+    outcome = forms.ChoiceField(
+        label=_("What happened"),
+        widget=forms.RadioSelect,
+        choices=[
+            (PLACED, _("It was placed: I found the order on 1688")),
+            (NOT_PLACED, _("It was not placed: there is no such order on 1688")),
+        ],
+    )
+    order_id = forms.CharField(
+        label=_("1688 order id"),
+        required=False,
+        max_length=32,
+        help_text=_("The order's id on 1688, digits only (when it was placed)."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    comment = _comment_field(_("Comment"), help_text=_("Required when it was not placed."))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("outcome") == self.PLACED and not (data.get("order_id") or "").strip():
+            self.add_error("order_id", _("Enter the 1688 order id of the order you found."))
+        if data.get("outcome") == self.NOT_PLACED and not (data.get("comment") or "").strip():
+            self.add_error("comment", _("Say how you know it was not placed."))
+        return data
+
+
+class CancelOrderForm(OrderingFormMixin, forms.Form):
+    """Cancel an unpaid order: 1688's reason and a remark."""
+
+    reason = forms.ChoiceField(label=_("Reason"), choices=PlacedOrder.CancelReason.choices)
+    remark = forms.CharField(
+        label=_("Remark"),
+        required=False,
+        max_length=200,
+        help_text=_("Sent to 1688 with the cancellation (at most 200 characters)."),
+    )

@@ -31,6 +31,11 @@ IMAGE_URL_LENGTH = 500
 # How many offers one paste may look up at once.
 LOOKUP_MAX_OFFERS = 200
 
+# A run page lists every line of a run up to this many lines; a bigger run shows each
+# supplier's totals and loads its lines on demand (run_pages.py), so the page stays
+# under 1 MB of HTML (a 200 × 50 run's is about half of that).
+RUN_PAGE_MAX_LINES_SHOWN = 1_000
+
 # Text the gateway sends into columns of ours: longer is cut with a visible "…"
 # (`shorten_for_column`), as we do not choose it and a failed insert would lose the answer.
 RESULT_CODE_LENGTH = 60  # PreviewRecord.result_code, PreviewLine.result_code

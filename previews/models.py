@@ -294,6 +294,33 @@ class PreviewRun(models.Model):
         return self.status == self.Status.DONE and timezone.now() - self.quoted_at > limit
 
 
+class RunSummary(models.Model):
+    """What the runs list shows of a finished run, stored once when it finishes
+    (summaries.py): a finished run never changes, so `/runs/` reads this row instead of
+    adding up every supplier's orders, and costs the same whatever the runs' size."""
+
+    run = models.OneToOneField(
+        PreviewRun,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="summary",
+        verbose_name=_("run"),
+    )
+    supplier_count = models.PositiveIntegerField(_("suppliers"))
+    orderable_count = models.PositiveIntegerField(_("suppliers that can be ordered"))
+    # The run page's grand total: the totals of the suppliers that can be ordered.
+    grand_total_fen = models.BigIntegerField(_("grand total (fen)"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("run summary")
+        verbose_name_plural = _("run summaries")
+        ordering = ["run", "pk"]
+
+    def __str__(self):
+        return f"#{self.run_id}: {self.grand_total_fen} fen"
+
+
 class SupplierPreviewQuerySet(models.QuerySet):
     def orderable(self) -> models.QuerySet:
         """In SQL, the suppliers `SupplierPreview.can_be_ordered` accepts (the same rule)."""
@@ -629,3 +656,385 @@ class OfferLookup(models.Model):
     @property
     def offer_url(self) -> str:
         return f"https://detail.1688.com/offer/{self.offer_id}.html"
+
+
+# --------------------------------------------------------------------------- ordering
+#
+# The path of an order (issue #13, previews/orders.py): a buyer requests ordering of what
+# a run previewed (`OrderRequest`, one `SupplierOrder` per supplier and ≤50-line part,
+# bound to the exact address and lines that will be sent), an approver approves it, the
+# worker previews each part again and creates it once (`OrderAttempt`, its thirdOrderId
+# stored and committed before the call), and what 1688 created is kept (`PlacedOrder`).
+# Every step leaves an `OrderAuditEvent`.
+
+
+class OrderRequest(models.Model):
+    """A buyer's request to order what one run previewed, waiting for a person's approval."""
+
+    class State(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        PLACING = "placing", _("Placing")
+        FINISHED = "finished", _("Finished")
+
+    run = models.ForeignKey(
+        PreviewRun, on_delete=models.PROTECT, related_name="order_requests", verbose_name=_("run")
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="order_requests",
+        verbose_name=_("requested by"),
+    )
+    submission_token = models.UUIDField(_("submission token"))
+    state = models.CharField(
+        _("state"), max_length=20, choices=State.choices, default=State.AWAITING_APPROVAL
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="decided_order_requests",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_comment = models.TextField(_("decision comment"), blank=True)
+    created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    # Sending the placing task once (dispatch.send_once), as for runs.
+    dispatched_at = models.DateTimeField(_("sent to the workers"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order request")
+        verbose_name_plural = _("order requests")
+        ordering = ["-created_at", "-pk"]
+        permissions = [("approve_orderrequest", "Can approve order requests")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["requested_by", "submission_token"], name="one_order_request_per_submission"
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} ({self.get_state_display()})"
+
+    def get_absolute_url(self):
+        return reverse("previews:order-request-detail", args=[self.pk])
+
+    @property
+    def total_fen(self) -> int:
+        """The sum of its supplier orders' totals as last previewed (fen)."""
+        return sum(order.previewed_total_fen or 0 for order in self.supplier_orders.all())
+
+
+class SupplierOrder(models.Model):
+    """One create call's worth of a request: one supplier's lines (at most 50, so a
+    supplier of more lines has several parts), bound to what was previewed and to the
+    exact `addressParam` and `cargoParamList` that will be sent."""
+
+    class State(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+        REPRICED = "repriced", _("Price changed: awaiting approval again")
+        APPROVED = "approved", _("Approved, waiting to be placed")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        SENDING = "sending", _("Being placed")
+        PLACED = "placed", _("Placed")
+        PARTLY_PLACED = "partly_placed", _("Placed, some lines failed")
+        REFUSED = "refused", _("Refused by 1688")
+        OUTCOME_UNKNOWN = "outcome_unknown", _("Outcome unknown: being checked")
+        NOT_PLACED = "not_placed", _("Not placed")
+
+    request = models.ForeignKey(
+        OrderRequest,
+        on_delete=models.CASCADE,
+        related_name="supplier_orders",
+        verbose_name=_("order request"),
+    )
+    supplier_preview = models.ForeignKey(
+        SupplierPreview,
+        on_delete=models.PROTECT,
+        related_name="supplier_orders",
+        verbose_name=_("supplier preview"),
+    )
+    part = models.PositiveIntegerField(_("part"), default=0)
+    supplier_name = models.CharField(_("supplier"), max_length=limits.SUPPLIER_NAME_LENGTH)
+    # Exactly what the create call sends: the documented addressParam and cargoParamList.
+    address_param = models.JSONField(_("address as it will be sent"))
+    cargo_params = models.JSONField(_("lines as they will be sent"))
+    flow_flag = models.CharField(_("flow"), max_length=limits.FLOW_FLAG_LENGTH, blank=True)
+    records = models.PositiveIntegerField(_("orders 1688 will create"), default=1)
+    # The figures of the preview it was requested from (fen).
+    previewed_total_fen = models.BigIntegerField(_("total payable (previewed)"))
+    goods_fen = models.BigIntegerField(_("goods"), null=True, blank=True)
+    carriage_fen = models.BigIntegerField(_("carriage"), null=True, blank=True)
+    discount_fen = models.BigIntegerField(_("discounts"), null=True, blank=True)
+    additional_fee_fen = models.BigIntegerField(_("other fees"), null=True, blank=True)
+    trade_mode_name = models.CharField(_("trade mode"), max_length=120, blank=True)
+    trade_type = models.CharField(_("trade type"), max_length=60, blank=True)
+    pay_window = models.TextField(_("pay window"), blank=True)
+    post_fee_by_desc_offer_ids = models.JSONField(
+        _("carriage as described"), default=list, blank=True
+    )
+    state = models.CharField(
+        _("state"), max_length=20, choices=State.choices, default=State.AWAITING_APPROVAL
+    )
+    state_reason = models.TextField(_("why"), blank=True)
+    approved_total_fen = models.BigIntegerField(_("approved total"), null=True, blank=True)
+    repriced_total_fen = models.BigIntegerField(
+        _("total previewed before placing"), null=True, blank=True
+    )
+    repreviewed_at = models.DateTimeField(_("previewed again at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("supplier order")
+        verbose_name_plural = _("supplier orders")
+        ordering = ["request", "supplier_name", "part", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "supplier_preview", "part"], name="one_supplier_order_per_part"
+            ),
+            # What a preview quoted is ordered by one live request at a time.
+            models.UniqueConstraint(
+                fields=["supplier_preview", "part"],
+                condition=~Q(state__in=["rejected", "withdrawn", "refused", "not_placed"]),
+                name="one_live_supplier_order_per_preview_part",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.supplier_name} #{self.part + 1} ({self.get_state_display()})"
+
+    @property
+    def price_difference_fen(self) -> int | None:
+        """How much the preview just before placing differs from the approved total."""
+        if self.repriced_total_fen is None or self.approved_total_fen is None:
+            return None
+        return self.repriced_total_fen - self.approved_total_fen
+
+
+class OrderAttempt(models.Model):
+    """One create call. Its `third_order_id` and `marker` are stored and committed before
+    the call; a lost answer is never sent again but resolved by reading orders."""
+
+    class State(models.TextChoices):
+        CLAIMED = "claimed", _("Claimed, not yet sent")
+        SENT = "sent", _("Sent, waiting for the answer")
+        CREATED = "created", _("Created")
+        REFUSED = "refused", _("Refused")
+        OUTCOME_UNKNOWN = "outcome_unknown", _("Outcome unknown")
+        RESOLVED_PLACED = "resolved_placed", _("Resolved: placed")
+        RESOLVED_NOT_PLACED = "resolved_not_placed", _("Resolved: not placed")
+
+    supplier_order = models.ForeignKey(
+        SupplierOrder,
+        on_delete=models.CASCADE,
+        related_name="attempts",
+        verbose_name=_("supplier order"),
+    )
+    third_order_id = models.CharField(_("our order id (thirdOrderId)"), max_length=64, unique=True)
+    marker = models.CharField(_("marker in the message"), max_length=64, unique=True)
+    message = models.CharField(_("message to the seller"), max_length=500, blank=True)
+    state = models.CharField(
+        _("state"), max_length=20, choices=State.choices, default=State.CLAIMED
+    )
+    worker_token = models.CharField(_("sent by"), max_length=120, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    error_kind = models.CharField(_("kind of failure"), max_length=20, blank=True)
+    error_code = models.CharField(_("error code"), max_length=limits.ERROR_CODE_LENGTH, blank=True)
+    upstream_message = models.TextField(_("upstream's words"), blank=True)
+    http_status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    trace_id = models.CharField(_("trace id"), max_length=limits.TRACE_ID_LENGTH, blank=True)
+    raw_body = models.TextField(_("raw answer (credentials removed)"), blank=True)
+    failed_lines = models.JSONField(_("lines that failed"), default=list, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="resolved_order_attempts",
+        verbose_name=_("resolved by"),
+    )
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolution = models.TextField(_("how it was resolved"), blank=True)
+    resolution_checks = models.PositiveIntegerField(_("automatic checks"), default=0)
+    last_checked_at = models.DateTimeField(_("last checked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order attempt")
+        verbose_name_plural = _("order attempts")
+        ordering = ["supplier_order", "claimed_at", "pk"]
+        constraints = [
+            # Exactly once: of a supplier order's attempts, at most one may have created
+            # (or may yet turn out to have created) an order.
+            models.UniqueConstraint(
+                fields=["supplier_order"],
+                condition=~Q(state__in=["refused", "resolved_not_placed"]),
+                name="one_live_attempt_per_supplier_order",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.third_order_id} ({self.get_state_display()})"
+
+
+class PlacedOrder(models.Model):
+    """An order 1688 created (a create may create several), tracked from order detail."""
+
+    class Source(models.TextChoices):
+        CREATE = "create", _("The create call's answer")
+        ORDER_LIST = "order_list", _("Found in the buyer's orders by its marker")
+        PERSON = "person", _("Entered by a person")
+
+    class CancelReason(models.TextChoices):
+        BUYER_CANCEL = "buyerCancel", _("The buyer cancels")
+        SELLER_GOODS_LACK = "sellerGoodsLack", _("The seller lacks the goods")
+        OTHER = "other", _("Other")
+
+    attempt = models.ForeignKey(
+        OrderAttempt,
+        on_delete=models.PROTECT,
+        related_name="placed_orders",
+        verbose_name=_("order attempt"),
+    )
+    order_id = models.CharField(_("1688 order id"), max_length=32, unique=True)
+    source = models.CharField(_("known from"), max_length=20, choices=Source.choices)
+    # From the create answer (fen).
+    created_total_fen = models.BigIntegerField(_("total at creation"), null=True, blank=True)
+    created_post_fee_fen = models.BigIntegerField(_("carriage at creation"), null=True, blank=True)
+    # The total the preview approved for this order (fen), to compare with order detail.
+    expected_total_fen = models.BigIntegerField(_("total previewed"), null=True, blank=True)
+    # From order detail: yuan there, stored here as exact fen.
+    total_fen = models.BigIntegerField(_("total (order detail)"), null=True, blank=True)
+    shipping_fee_fen = models.BigIntegerField(_("carriage (order detail)"), null=True, blank=True)
+    goods_fen = models.BigIntegerField(_("goods (order detail)"), null=True, blank=True)
+    discount_fen = models.BigIntegerField(_("discount (order detail)"), null=True, blank=True)
+    refund_fen = models.BigIntegerField(_("refunded"), null=True, blank=True)
+    status = models.CharField(_("1688 status"), max_length=40, blank=True)
+    ordered_at = models.DateTimeField(_("ordered at"), null=True, blank=True)
+    pay_by = models.DateTimeField(_("pay by"), null=True, blank=True)
+    price_changed = models.BooleanField(_("price changed by the seller"), default=False)
+    refreshed_at = models.DateTimeField(_("status read at"), null=True, blank=True)
+    refresh_problem = models.TextField(_("why the status could not be read"), blank=True)
+    raw_detail = models.TextField(_("order detail (credentials removed)"), blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancel_reason = models.CharField(
+        _("cancel reason"), max_length=20, choices=CancelReason.choices, blank=True
+    )
+    cancel_remark = models.CharField(_("cancel remark"), max_length=200, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cancelled_orders",
+        verbose_name=_("cancelled by"),
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("placed order")
+        verbose_name_plural = _("placed orders")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(order_id__regex=r"^[0-9]{1,32}$"), name="placed_order_id_digits"
+            ),
+        ]
+
+    def __str__(self):
+        return self.order_id
+
+    @property
+    def is_unpaid(self) -> bool:
+        return self.status in ("", "waitbuyerpay") and self.cancelled_at is None
+
+    @property
+    def price_difference_fen(self) -> int | None:
+        """Order detail's total minus the previewed one (fen); None until both are known."""
+        if self.total_fen is None or self.expected_total_fen is None:
+            return None
+        return self.total_fen - self.expected_total_fen
+
+
+class OrderAuditEvent(models.Model):
+    """Who did what to an order request, when, with which totals. Never edited."""
+
+    class Action(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        REPRICED = "repriced", _("Price changed before placing")
+        SENT = "sent", _("Sent to 1688")
+        PLACED = "placed", _("Placed")
+        PARTLY_PLACED = "partly_placed", _("Placed, some lines failed")
+        REFUSED = "refused", _("Refused by 1688")
+        NOT_PLACED = "not_placed", _("Not placed")
+        OUTCOME_UNKNOWN = "outcome_unknown", _("Outcome unknown")
+        RESOLVED = "resolved", _("Resolved")
+        REFRESHED = "refreshed", _("Status read")
+        PRICE_CHANGED = "price_changed", _("Seller changed the price")
+        PAYMENT_LINK = "payment_link", _("Payment link")
+        CANCELLED = "cancelled", _("Cancelled")
+        CANCEL_REFUSED = "cancel_refused", _("Cancel refused")
+
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="order_audit_events",
+        verbose_name=_("who (empty: the worker)"),
+    )
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    request = models.ForeignKey(
+        OrderRequest,
+        on_delete=models.PROTECT,
+        related_name="audit_events",
+        verbose_name=_("order request"),
+    )
+    supplier_order = models.ForeignKey(
+        SupplierOrder,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+        verbose_name=_("supplier order"),
+    )
+    attempt = models.ForeignKey(
+        OrderAttempt,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+        verbose_name=_("order attempt"),
+    )
+    placed_order = models.ForeignKey(
+        PlacedOrder,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+        verbose_name=_("placed order"),
+    )
+    total_fen = models.BigIntegerField(_("total at that moment"), null=True, blank=True)
+    previous_total_fen = models.BigIntegerField(_("total before"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        verbose_name = _("order audit event")
+        verbose_name_plural = _("order audit events")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["request", "at"], name="order_audit_request_at")]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()}"

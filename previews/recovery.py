@@ -20,7 +20,12 @@ PREVIEW_RECOVERY_INTERVAL seconds, it
 * does the same for offer lookup batches (`lookups.recover_batches`): a batch whose worker
   died is sent again (only its waiting offers are looked up) or, after
   PREVIEW_MAX_EXECUTIONS starts, its waiting offers fail in words; a lost send is sent
-  again; a batch saved while the broker was down is sent.
+  again; a batch saved while the broker was down is sent;
+* and for orders (`orders.recover_orders`): an order attempt left "claimed" or "sent" by
+  a dead worker becomes "outcome unknown" (never sent again), unknown attempts are looked
+  for in the buyer's orders by their marker, an approved request whose placing task was
+  lost is sent again, and placed orders' status is read every
+  ORDER_REFRESH_INTERVAL_SECONDS.
 
 The rules themselves live with the rest of a run's life in runs.py (`recover_runs`).
 Every step is a conditional UPDATE, so several workers (or a page's "Try sending now"
@@ -35,7 +40,7 @@ import threading
 from django.conf import settings
 from django.db import connections
 
-from . import lookups, runs
+from . import lookups, orders, runs
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +68,7 @@ class RecoveryTimer(threading.Thread):
         try:
             counts = runs.recover_runs()
             counts.update(lookups.recover_batches())
+            counts.update(orders.recover_orders())
         except Exception:  # the database or broker is away: the next tick tries again
             logger.exception("run recovery failed; trying again at the next tick")
             return None

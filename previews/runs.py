@@ -38,7 +38,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from . import failures
+from . import failures, summaries
 from .dispatch import send_once
 from .models import CartLine, PreviewChunk, PreviewRun, ShippingAddress, SupplierPreview
 
@@ -509,13 +509,16 @@ def finish_run(*, run_id: int) -> bool:
     waiting = SupplierPreview.objects.filter(
         run_id=OuterRef("pk"), status=SupplierPreview.Status.PENDING
     )
-    return bool(
+    finished = bool(
         PreviewRun.objects.filter(
             ~Exists(waiting),
             pk=run_id,
             status__in=[PreviewRun.Status.QUEUED, PreviewRun.Status.RUNNING],
         ).update(status=PreviewRun.Status.DONE, finished_at=timezone.now(), worker_token="")
     )
+    if finished:  # it never changes again: what the runs list shows is stored now
+        summaries.store_run_summary(run_id=run_id)
+    return finished
 
 
 def fail_run(*, run_id: int, kind: str) -> None:
@@ -539,6 +542,7 @@ def fail_run(*, run_id: int, kind: str) -> None:
         PreviewChunk.objects.filter(run_id=run_id).exclude(status=PreviewChunk.Status.DONE).update(
             status=PreviewChunk.Status.DONE, finished_at=now, worker_token=""
         )
+        summaries.store_run_summary(run_id=run_id)
 
 
 # --------------------------------------------------------------------------- recovering

@@ -11,7 +11,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_ready, worker_shutdown
 from django import db
 
-from . import execution, failures, lookups, recovery, runs
+from . import execution, failures, lookups, orders, recovery, runs
 
 
 @shared_task(name="previews.ping", ignore_result=False)
@@ -48,6 +48,13 @@ def execute_preview_chunk(chunk_id: int) -> None:
 def execute_lookup_batch(batch_id: int) -> None:
     """Look up every waiting offer of a batch (a second delivery asks nothing again)."""
     lookups.execute_batch(batch_id=batch_id)
+
+
+@shared_task(name=orders.PLACE_TASK)
+def place_order_request(request_id: int) -> None:
+    """Place the approved parts of an order request. A second delivery (or a concurrent
+    one) sends nothing again: each part is claimed before its create is sent."""
+    orders.place_request(request_id=request_id)
 
 
 _timer: recovery.RecoveryTimer | None = None

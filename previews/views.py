@@ -9,21 +9,25 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from . import cart, exports, failures, lookups, regions, runs, selectors
-from .breakdown import build_breakdown, supplier_badge
+from . import cart, failures, lookups, orders, regions, run_pages, runs, selectors
+from .breakdown import supplier_badge
 from .forms import (
     AddressComparisonForm,
+    CancelOrderForm,
     CartImportForm,
     CartLineForm,
     OfferPasteForm,
+    OrderDecisionForm,
+    OrderRequestForm,
     PreviewForm,
+    ResolveAttemptForm,
     ShippingAddressForm,
     SupplierForm,
 )
@@ -305,17 +309,42 @@ def run_list(request):
     return render(request, "previews/run_list.html", {"page": page, "runs": page.object_list})
 
 
-def run_detail(request, pk):
-    run = selectors.run_with_results(owner=request.user, pk=pk)
-    return render(
+def run_detail(request, pk, *, ordering_form=None, status=200):
+    run = selectors.owned_run(owner=request.user, pk=pk)
+    # The live parts (header, progress, ordering) are rendered here; the breakdown of a
+    # finished run comes from the cache (run_pages.py).
+    breakdown = run_pages.breakdown_part(request, run)
+    return run_pages.render_with_parts(
         request,
         "previews/run_detail.html",
         {
             "run": run,
-            "breakdown": build_breakdown(run),
+            "breakdown": breakdown.breakdown,
             "rerun_token": uuid.uuid4(),
             "run_failure": failures.run_failure(run.failure_kind),
+            # Live, outside the (cacheable) breakdown: previews/_run_ordering.html
+            "ordering": selectors.run_ordering(run=run, user=request.user),
+            "ordering_form": ordering_form or OrderRequestForm(),
         },
+        {"breakdown_html": breakdown},
+        status=status,
+    )
+
+
+def run_supplier(request, pk, position):
+    """One supplier of a run: its own page (the "show its lines" link without
+    JavaScript), or with `?part=lines` only its lines, which the run page's script puts
+    in place."""
+    run = selectors.owned_run(owner=request.user, pk=pk)
+    lines_only = request.GET.get("part") == "lines"
+    part = run_pages.supplier_part(request, run, position, lines_only=lines_only)
+    if lines_only:
+        return HttpResponse(part.html)
+    return run_pages.render_with_parts(
+        request,
+        "previews/run_supplier.html",
+        {"run": run, "supplier_name": part.title},
+        {"supplier_html": part},
     )
 
 
@@ -365,16 +394,17 @@ def run_dispatch(request, pk):
 
 
 def run_export(request, pk, file_format):
-    run = selectors.run_with_results(owner=request.user, pk=pk)
-    rows = exports.export_rows(build_breakdown(run))
-    name = f"preview-run-{run.pk}"
-    if file_format == "xlsx":
-        content = exports.to_xlsx(rows, title=name)
-        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    else:
-        content, content_type = exports.to_csv(rows), "text/csv; charset=utf-8"
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{name}.{file_format}"'
+    """The run as CSV or XLSX, streamed as it is written (or from the cache: run_pages)."""
+    run = selectors.owned_run(owner=request.user, pk=pk)
+    content_type = (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        if file_format == "xlsx"
+        else "text/csv; charset=utf-8"
+    )
+    response = StreamingHttpResponse(
+        run_pages.export_file(request, run, file_format), content_type=content_type
+    )
+    response["Content-Disposition"] = f'attachment; filename="preview-run-{run.pk}.{file_format}"'
     return response
 
 
@@ -537,3 +567,279 @@ def lookup_add(request, pk, offer_id):
                 )
                 return redirect(f"{batch.get_absolute_url()}#offer-{offer_id}")
     return lookup_detail(request, pk, typed=typed, errors=errors, offer_id=offer_id)
+
+
+# --------------------------------------------------------------------------- ordering
+#
+# Every button here is a POST answered by a redirect; the use cases' claims are the real
+# guard against a double click (a second approval is refused, a second request with the
+# same submission token is the first one). A refusal shows the page again with its reason
+# and what was typed.
+
+
+@require_POST
+def order_request_create(request, pk):
+    """Request ordering of one supplier of a run, or of all its orderable suppliers."""
+    run = selectors.owned_run(owner=request.user, pk=pk)
+    form = OrderRequestForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            order_request = orders.request_ordering(
+                run=run,
+                requested_by=request.user,
+                submission_token=data["submission_token"],
+                supplier_preview_ids=[data["supplier"]] if data["supplier"] else None,
+                comment=data["comment"],
+            )
+        except orders.OrderingRefused as refused:
+            form.add_error(None, refused.message)
+        else:
+            messages.success(
+                request,
+                _("Ordering requested: it waits for an approver's decision.")
+                if order_request.state == order_request.State.AWAITING_APPROVAL
+                else _("This request was already made."),
+            )
+            return redirect(order_request)
+    return run_detail(request, pk, ordering_form=form)
+
+
+def order_request_list(request):
+    """The buyer's own order requests."""
+    page = selectors.order_requests_page(user=request.user, page_number=request.GET.get("page"))
+    return render(
+        request,
+        "previews/order_request_list.html",
+        {"page": page, "order_requests": page.object_list},
+    )
+
+
+def order_request_detail(request, pk, *, form=None, status=200):
+    """Exactly what will be ordered, its state and history; approve or reject."""
+    order_request = selectors.visible_order_request(user=request.user, pk=pk)
+    shown = selectors.order_request_view(order_request)
+    awaiting = any(view.part.state in orders.AWAITING_STATES for view in shown.parts)
+    return render(
+        request,
+        "previews/order_request_detail.html",
+        {
+            "order_request": order_request,
+            "shown": shown,
+            "awaiting": awaiting,
+            "can_decide": awaiting
+            and orders.can_approve(user=request.user, order_request=order_request),
+            "is_owner": order_request.requested_by_id == request.user.pk,
+            "decision_form": form or OrderDecisionForm(),
+        },
+        status=status,
+    )
+
+
+@require_POST
+def order_request_decide(request, pk, decision):
+    """Approve or reject (`decision`) with a comment."""
+    order_request = selectors.decidable_order_request(user=request.user, pk=pk)
+    form = OrderDecisionForm(request.POST)
+    if form.is_valid():
+        decide = orders.approve_request if decision == "approve" else orders.reject_request
+        try:
+            decide(
+                order_request=order_request,
+                approver=request.user,
+                comment=form.cleaned_data["comment"],
+            )
+        except orders.OrderingRefused as refused:
+            if not selectors.can_see_order_request(user=request.user, pk=pk):
+                # Decided already (a second click): nothing to show but the queue.
+                messages.info(request, refused.message)
+                return redirect("previews:order-approvals")
+            form.add_error(None, refused.message)
+        else:
+            messages.success(
+                request,
+                _("Approved: the orders are being placed.")
+                if decision == "approve"
+                else _("Rejected: nothing will be ordered."),
+            )
+            if selectors.can_see_order_request(user=request.user, pk=pk):
+                return redirect(order_request)
+            return redirect("previews:order-approvals")
+    return order_request_detail(request, pk, form=form)
+
+
+@require_POST
+def order_request_withdraw(request, pk):
+    """The buyer takes back what still awaits approval."""
+    order_request = selectors.owned_order_request(user=request.user, pk=pk)
+    form = OrderDecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            orders.withdraw_request(
+                order_request=order_request,
+                person=request.user,
+                comment=form.cleaned_data["comment"],
+            )
+        except orders.OrderingRefused as refused:
+            messages.info(request, refused.message)
+        else:
+            messages.success(request, _("Withdrawn: nothing of it will be ordered."))
+        return redirect(order_request)
+    return order_request_detail(request, pk, form=form)
+
+
+def order_approvals(request):
+    """What waits for this approver: requests to decide and attempts to settle."""
+    queue = selectors.approvals_queue(user=request.user)
+    return render(
+        request,
+        "previews/order_approvals.html",
+        {"queue": queue, "is_approver": selectors.is_approver(request.user)},
+    )
+
+
+def order_list(request):
+    """Every order created for the buyer, with status, amounts and what to do next."""
+    return render(
+        request,
+        "previews/order_list.html",
+        {
+            "orders": selectors.placed_orders(user=request.user),
+            "unknown": selectors.unknown_attempts(user=request.user),
+            "payment_links": request.session.pop("payment_links", None),
+        },
+    )
+
+
+@require_POST
+def order_payment_links(request):
+    """Payment pages for the selected orders (≤30 per call, split beyond by the use case)."""
+    chosen = selectors.owned_placed_orders(user=request.user, pks=request.POST.getlist("order"))
+    try:
+        links = orders.payment_links(orders=chosen, actor=request.user)
+    except orders.OrderingRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        request.session["payment_links"] = [
+            {"order_ids": list(link.order_ids), "url": link.url} for link in links
+        ]
+    return redirect("previews:order-list")
+
+
+@require_POST
+def order_refresh(request):
+    """Read order detail now for the selected orders (all when none is selected)."""
+    picked = request.POST.getlist("order")
+    chosen = (
+        selectors.owned_placed_orders(user=request.user, pks=picked)
+        if picked
+        else selectors.placed_orders(user=request.user)
+    )
+    read = orders.refresh_orders(orders=chosen, actor=request.user) if chosen else 0
+    if read == len(chosen):
+        messages.success(
+            request,
+            ngettext("Status read for %(n)s order.", "Status read for %(n)s orders.", read)
+            % {"n": read},
+        )
+    else:
+        messages.warning(
+            request,
+            _("Status read for %(read)s of %(n)s orders; the others say why beside them.")
+            % {"read": read, "n": len(chosen)},
+        )
+    return redirect("previews:order-list")
+
+
+def order_cancel(request, pk):
+    """Cancel an unpaid order with 1688's reason and a remark."""
+    order = selectors.owned_placed_order(user=request.user, pk=pk)
+    form = CancelOrderForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            orders.cancel_order(
+                placed_order=order,
+                person=request.user,
+                reason=form.cleaned_data["reason"],
+                remark=form.cleaned_data["remark"],
+            )
+        except orders.OrderingRefused as refused:
+            form.add_error(None, refused.message)
+        else:
+            messages.success(
+                request, _("Order %(order_id)s is cancelled.") % {"order_id": order.order_id}
+            )
+            return redirect("previews:order-list")
+    return render(request, "previews/order_cancel.html", {"order": order, "form": form})
+
+
+def _after_attempt(request, attempt):
+    """Back where the person came from: their orders, or the approver's queue."""
+    if attempt.supplier_order.request.requested_by_id == request.user.pk:
+        return redirect("previews:order-list")
+    return redirect("previews:order-approvals")
+
+
+@require_POST
+def order_attempt_check(request, pk):
+    """Look for an outcome-unknown attempt's order in the buyer's 1688 orders now."""
+    attempt = selectors.visible_attempt(user=request.user, pk=pk)
+    state = orders.resolve_attempt(attempt_id=attempt.pk, actor=request.user)
+    if state == orders.OrderAttempt.State.OUTCOME_UNKNOWN:
+        messages.warning(
+            request,
+            _(
+                "Order attempt %(id)s was not found among the buyer's 1688 orders (yet). "
+                "Check again later, or say what happened if you know."
+            )
+            % {"id": attempt.third_order_id},
+        )
+    else:
+        messages.success(
+            request,
+            _("Order attempt %(id)s: %(state)s.")
+            % {"id": attempt.third_order_id, "state": orders.OrderAttempt.State(state).label},
+        )
+    return _after_attempt(request, attempt)
+
+
+def order_attempt_resolve(request, pk):
+    """A person says whether an outcome-unknown attempt created an order."""
+    attempt = selectors.visible_attempt(user=request.user, pk=pk)
+    form = ResolveAttemptForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["outcome"] == ResolveAttemptForm.PLACED:
+                orders.mark_attempt_placed(
+                    attempt=attempt,
+                    person=request.user,
+                    order_id=data["order_id"],
+                    comment=data["comment"],
+                )
+            else:
+                orders.mark_attempt_not_placed(
+                    attempt=attempt, person=request.user, comment=data["comment"]
+                )
+        except orders.OrderingRefused as refused:
+            form.add_error(None, refused.message)
+        else:
+            messages.success(
+                request,
+                _("Order attempt %(id)s is settled.") % {"id": attempt.third_order_id},
+            )
+            return _after_attempt(request, attempt)
+    return render(
+        request, "previews/order_attempt_resolve.html", {"attempt": attempt, "form": form}
+    )
+
+
+def order_audit_export(request, pk=None):
+    """The audit as CSV: of one request the user may open, else of the user's own requests
+    (or of every request, with the admin-granted permission to read the audit)."""
+    order_request = selectors.visible_order_request(user=request.user, pk=pk) if pk else None
+    events = selectors.audit_events(user=request.user, order_request=order_request)
+    name = f"order-audit-{pk}" if pk else "order-audit"
+    response = HttpResponse(orders.audit_csv(events), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response

@@ -113,6 +113,19 @@ def read_positive_int(name: str, default: int) -> int:
     return number
 
 
+def read_non_negative_int(name: str, default: int) -> int:
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise ImproperlyConfigured(f"{name} must be a whole number of at least 0 (got {value!r}).")
+    return number
+
+
 def read_http_url(name: str, default: str) -> str:
     value = read_str(name, default)
     parts = urlsplit(value)
@@ -146,3 +159,44 @@ def read_broker_url(name: str, default: str) -> str:
             "leave it unset for the embedded broker, or use redis://HOST:PORT/DB."
         )
     return value
+
+
+def read_cache(name: str, default_folder: str) -> dict:
+    """A cache URL as a Django CACHES entry: empty for a file cache in `default_folder`
+    (shared by the processes of one machine), file:///absolute/folder, redis://HOST:PORT/DB
+    (Django's own Redis cache, shared by every machine), or locmem:// (one process)."""
+    value = read_str(name, f"file://{default_folder}")
+    parts = urlsplit(value)
+    if parts.scheme == "file" and parts.path.startswith("/") and not parts.netloc:
+        return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                "LOCATION": parts.path, "OPTIONS": {"MAX_ENTRIES": 20_000}}  # fmt: skip
+    if parts.scheme in {"redis", "rediss"} and parts.netloc:
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": value}
+    if parts.scheme == "locmem":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "LOCATION": parts.netloc or "default"}  # fmt: skip
+    raise ImproperlyConfigured(
+        f"{name} is not a cache URL this product supports (scheme {parts.scheme or '(none)'!r}); "
+        "leave it unset for a file cache under var/, or use file:///absolute/folder, "
+        "redis://HOST:PORT/DB or locmem://."
+    )
+
+
+def read_optional_bool(name: str) -> bool | None:
+    """A boolean as `read_bool`, or None when unset (the default is decided elsewhere)."""
+    value = _raw(name)
+    if value is None or value == "":
+        return None
+    return read_bool(name, default=False)
+
+
+def read_fen(name: str, default: int | None) -> int | None:
+    """An amount in whole fen, 0 or more; unset is `default` (None: no amount)."""
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    if not value.isascii() or not value.isdigit():
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number of fen, 0 or more (got {value!r}); ¥1.00 is 100."
+        )
+    return int(value)

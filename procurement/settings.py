@@ -10,10 +10,14 @@ from .environment import (
     env,
     read_bool,
     read_broker_url,
+    read_cache,
     read_choice,
     read_database,
+    read_fen,
     read_http_url,
     read_list,
+    read_non_negative_int,
+    read_optional_bool,
     read_positive_float,
     read_positive_int,
     read_rate,
@@ -119,7 +123,12 @@ TEMPLATES = [
 DATABASES = {
     "default": read_database("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
+# The worker and management commands open a connection when they need one and close it
+# (previews/execution.py); the web processes keep theirs for WEB_CONN_MAX_AGE seconds
+# (DJANGO_CONN_MAX_AGE; procurement/wsgi.py applies it), checked before each reuse.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+WEB_CONN_MAX_AGE = read_non_negative_int("DJANGO_CONN_MAX_AGE", 60)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so the test suite's worker process sees the test database.
@@ -288,6 +297,13 @@ PREVIEW_QUOTE_MAX_AGE_HOURS = read_positive_float("PREVIEW_QUOTE_MAX_AGE_HOURS",
 PRODUCT_LOOKUP_MAX_AGE_SECONDS = read_positive_int("PRODUCT_LOOKUP_MAX_AGE_SECONDS", 300)
 PRODUCT_LOOKUP_MAX_PARALLEL_CALLS = read_positive_int("PRODUCT_LOOKUP_MAX_PARALLEL_CALLS", 10)
 
+# A finished run never changes: its page's breakdown, its per-supplier lines and its
+# exports are rendered once per language and kept in this cache (previews/run_pages.py)
+# for RUN_PAGE_CACHE_SECONDS. Default: files under var/cache, shared by the processes of
+# one machine; DJANGO_CACHE_URL=redis://HOST:6379/2 shares it between machines.
+CACHES = {"default": read_cache("DJANGO_CACHE_URL", str(VAR_DIR / "cache"))}
+RUN_PAGE_CACHE_SECONDS = read_positive_int("RUN_PAGE_CACHE_SECONDS", 7 * 24 * 3600)
+
 # Bad input: how much one request and one cart import may carry (README, .env.example).
 # Django refuses a form body over DATA_UPLOAD_MAX_MEMORY_SIZE (a pasted list travels in
 # it; an uploaded file does not count) or with more than DATA_UPLOAD_MAX_NUMBER_FIELDS
@@ -309,3 +325,29 @@ PREVIEW_RECOVERY_INTERVAL = read_positive_float("PREVIEW_RECOVERY_INTERVAL", 5.0
 PREVIEW_HEARTBEAT_SECONDS = read_positive_float("PREVIEW_HEARTBEAT_SECONDS", 3.0)
 PREVIEW_WORKER_LOST_AFTER_SECONDS = 4 * PREVIEW_HEARTBEAT_SECONDS
 PREVIEW_MAX_EXECUTIONS = 3
+
+# --- Ordering (issue #13: previews/orders.py) ---
+# Placing orders spends money: by default it is on only when DAJI_API_URL is not the
+# production gateway (a sandbox); against production it stays off until
+# DAJI_ORDERING_ENABLED=true. DAJI_ORDERING_ENABLED=false turns it off anywhere.
+DAJI_ORDERING_ENABLED = read_optional_bool("DAJI_ORDERING_ENABLED")
+# May a buyer approve their own order request (default no), and up to which total (fen;
+# unset: any total once allowed).
+ORDER_SELF_APPROVAL = read_bool("ORDER_SELF_APPROVAL", default=False)
+ORDER_SELF_APPROVAL_LIMIT_FEN = read_fen("ORDER_SELF_APPROVAL_LIMIT_FEN", None)
+# How far (fen) the total payable previewed just before placing may differ from the
+# approved one before the part goes back for approval (default 0: any change).
+ORDER_PRICE_TOLERANCE_FEN = read_fen("ORDER_PRICE_TOLERANCE_FEN", 0)
+# The create call's `isvBizType` ("cross" in the gateway's example).
+DAJI_ISV_BIZ_TYPE = read_str("DAJI_ISV_BIZ_TYPE", "cross")
+# The buyer's order list (to find an order whose create answer was lost, by the marker we
+# write into its message): the gateway's page names "the buyer's recent orders" but not
+# the endpoint; this path is our assumption (1688's alibaba.trade.getBuyerOrderList).
+DAJI_BUYER_ORDER_LIST_PATH = read_str(
+    "DAJI_BUYER_ORDER_LIST_PATH", "/alibaba/trade/getBuyerOrderList"
+)
+# Seconds between the recovery's refreshes of the placed orders' status from order detail.
+ORDER_REFRESH_INTERVAL_SECONDS = read_positive_int("ORDER_REFRESH_INTERVAL_SECONDS", 600)
+# An attempt still "claimed" or "sent" this long after it was claimed lost its worker (the
+# call itself ends within DAJI_CALL_DEADLINE): the recovery makes its outcome unknown.
+ORDER_ATTEMPT_LOST_AFTER_SECONDS = DAJI_CALL_DEADLINE + 4 * PREVIEW_HEARTBEAT_SECONDS

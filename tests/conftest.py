@@ -17,6 +17,18 @@ def _default_language():
     translation.deactivate()
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(settings):
+    """Each test starts with an empty cache of its own (finished run pages are cached)."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                    "LOCATION": "tests"}
+    }  # fmt: skip
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def buyer(django_user_model):
     return django_user_model.objects.create_user(username="buyer", password="pw-buyer-12345")

@@ -2,6 +2,8 @@
 
 import uuid
 
+from django.utils import timezone
+
 from previews import runs
 from previews.models import (
     CartLine,
@@ -22,6 +24,7 @@ def finished_run(owner, address, *, suppliers: int, lines: int) -> PreviewRun:
         address_snapshot=runs.snapshot_address(address),
         submission_token=uuid.uuid4(),
         status=PreviewRun.Status.DONE,
+        finished_at=timezone.now(),
     )
     for s in range(suppliers):
         requested = [

@@ -156,17 +156,19 @@ def sandbox_process(*args: str, latency: float = 0.0, slow: float = 3.0):
 
 
 @contextlib.contextmanager
-def web_server(env: dict[str, str], *, log: Path):
+def web_server(env: dict[str, str], *, log: Path, workers: int = 1, threads: int = 4,
+               access_log: bool = True):  # fmt: skip
     """The product served by gunicorn (as in production) in its own process on a free
-    port, with its access log, error log and Django's log written to `log`; yields its
-    base URL."""
+    port, with its access log (unless not wanted), error log and Django's log written to
+    `log`; yields its base URL."""
     import requests
 
     port = free_port()
     log_file = open(log, "ab")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "procurement.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--threads", "4", "--access-logfile", "-", "--error-logfile", "-"],
+         "--workers", str(workers), "--threads", str(threads), "--error-logfile", "-",
+         *(["--access-logfile", "-"] if access_log else [])],
         cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -175,8 +177,8 @@ def web_server(env: dict[str, str], *, log: Path):
         if process.poll() is not None:
             raise AssertionError(f"the web server exited at start-up: {log.read_text()[-2000:]}")
         try:
-            return requests.get(f"{url}/accounts/login/", timeout=1).status_code == 200
-        except requests.ConnectionError:
+            return requests.get(f"{url}/accounts/login/", timeout=5).status_code == 200
+        except (requests.ConnectionError, requests.Timeout):  # still starting
             return False
 
     try:

@@ -342,3 +342,34 @@ def test_links_to_a_preview_charging_the_looked_up_prices(
         )
     assert charged == shown
     assert page.js_errors == []
+
+
+def test_a_big_runs_lines_come_on_demand_with_or_without_javascript(
+    browser_page, chromium, live_server, buyer, make_address, monkeypatch
+):
+    from previews import limits
+
+    from .factories import finished_run
+
+    monkeypatch.setattr(limits, "RUN_PAGE_MAX_LINES_SHOWN", 5)  # 3 × 4 lines is "big"
+    run = finished_run(buyer, make_address(buyer), suppliers=3, lines=4)
+    page, base = browser_page, live_server.url
+    log_in(page, base)
+    page.goto(f"{base}/runs/{run.pk}/")
+    assert page.locator("[data-testid=result-line]").count() == 0
+    section = page.locator("[data-testid=supplier-section][data-supplier='Supplier 1']")
+    section.get_by_role("link", name="Show its 4 lines").click()
+    section.locator("[data-testid=result-line]").nth(3).wait_for()
+    assert page.url == f"{base}/runs/{run.pk}/"  # put in place, the page stays
+    assert page.locator("[data-testid=result-line]").count() == 4
+    assert page.js_errors == []
+
+    context = chromium.new_context(java_script_enabled=False, locale="en-US")
+    plain = context.new_page()
+    log_in(plain, base)
+    plain.goto(f"{base}/runs/{run.pk}/")
+    plain.get_by_role("link", name="Show its 4 lines").nth(2).click()
+    plain.wait_for_url(f"{base}/runs/{run.pk}/suppliers/2/")
+    assert plain.locator("[data-testid=result-line]").count() == 4
+    assert "Supplier 2" in plain.title()
+    context.close()

@@ -22,3 +22,7 @@ def test_seed_demo_twice_gives_the_same_data(django_user_model):
     assert ShippingAddress.objects.filter(owner=demo, is_default=True).count() == 1
     assert Supplier.objects.filter(owner=demo, lines__isnull=False).distinct().count() >= 4
     assert django_user_model.objects.get(username="admin").is_superuser
+    approver = django_user_model.objects.get(username="approver")
+    assert approver.check_password("approver-1688-preview")
+    assert approver.has_perm("previews.approve_orderrequest") and not approver.is_staff
+    assert not demo.has_perm("previews.approve_orderrequest")

@@ -19,10 +19,11 @@ from django.urls import reverse
 from django.utils import translation
 from openpyxl import load_workbook
 
+from previews import summaries
 from previews.breakdown import build_breakdown
 from previews.models import PreviewRecord, PreviewRun, SupplierPreview
 from previews.sandbox import Sandbox
-from previews.selectors import runs_with_results, with_grand_totals
+from previews.selectors import runs_with_results
 
 from .conftest import ADDRESS_FORM
 from .processes import celery_worker, wait_until
@@ -89,12 +90,12 @@ def adds_up(figures: dict[str, int]) -> bool:
 
 def csv_rows(client, run) -> list[list[str]]:
     response = client.get(reverse("previews:run-csv", args=[run.pk]))
-    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    return list(csv.reader(io.StringIO(response.getvalue().decode("utf-8-sig"))))
 
 
 def xlsx_rows(client, run) -> list[tuple]:
     response = client.get(reverse("previews:run-xlsx", args=[run.pk]))
-    return list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+    return list(load_workbook(io.BytesIO(response.getvalue())).active.iter_rows(values_only=True))
 
 
 def export_block(rows, name: str) -> dict[str, Decimal]:
@@ -256,8 +257,11 @@ def test_one_rule_decides_what_can_be_ordered_everywhere(
     assert {s.supplier_name for s in suppliers if s.can_be_ordered} == expected
     grand_total = sum(s.total_fen for s in breakdown.included)
     assert breakdown.grand_total_fen == grand_total
-    (listed,) = with_grand_totals(PreviewRun.objects.filter(pk=run.pk))
-    assert listed.grand_total_fen == grand_total
+    assert summaries.summarize([run.pk])[run.pk].grand_total_fen == grand_total
+    # stored when the run finished, and what the runs list shows
+    assert PreviewRun.objects.get(pk=run.pk).summary.grand_total_fen == grand_total
+    (listed,) = buyer_client.get(reverse("previews:run-list")).context["runs"]
+    assert (listed.grand_total_fen, listed.orderable_count) == (grand_total, len(expected))
 
     # the page: badges, grand total, left-out list
     html = buyer_client.get(run.get_absolute_url()).content.decode()

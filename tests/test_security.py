@@ -11,7 +11,7 @@ from django.urls import URLPattern, reverse
 from django.utils import timezone
 
 from previews import urls as app_urls
-from previews.models import PreviewRun
+from previews.models import OrderAttempt, OrderRequest, PlacedOrder, PreviewRun, SupplierOrder
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +71,20 @@ def victim_objects(buyer, stocked_cart, monkeypatch):
         owner=buyer, address=address, lines=lines, flow="", submission_token=uuid.uuid4(),
         address_group=group,
     )  # fmt: skip
+    # The ordering pages' objects (issue #13): a request awaiting approval, a part sent
+    # with its outcome unknown, an order 1688 created.
+    order_request = OrderRequest.objects.create(
+        run=run, requested_by=buyer, submission_token=uuid.uuid4()
+    )
+    part = SupplierOrder.objects.create(
+        request=order_request, supplier_preview=run.suppliers.first(),
+        supplier_name="Secret supplier", address_param={}, cargo_params=[],
+        previewed_total_fen=100,
+    )  # fmt: skip
+    attempt = OrderAttempt.objects.create(
+        supplier_order=part, third_order_id="TSECRET", marker="MSECRET", state="outcome_unknown"
+    )
+    order = PlacedOrder.objects.create(attempt=attempt, order_id="4012345678901234567")
     return {
         "address": address.pk,
         "supplier": lines[0].supplier_id,
@@ -78,18 +92,27 @@ def victim_objects(buyer, stocked_cart, monkeypatch):
         "run": run.pk,
         "group": group,
         "lookup": lookups.start_lookup(owner=buyer, text="612345000701").pk,
+        "order_request": order_request.pk,
+        "attempt": attempt.pk,
+        "order": order.pk,
     }
 
 
 # URL parameters that name no buyer's object: the administrative-division tree is public.
 NOT_OWNED = {"region-children": "33"}
 # Further URL parameters, beside the owned object's id.
-MORE_PARAMS = {"lookup-add": {"offer_id": 612345000701}}
+MORE_PARAMS = {"lookup-add": {"offer_id": 612345000701}, "run-supplier": {"position": 0}}
 
 
 def object_kind(name: str) -> str:
     if name == "address-comparison":
         return "group"
+    if name == "order-request-create":  # ordering is requested from a run
+        return "run"
+    for prefix, kind in (("order-request", "order_request"), ("order-attempt", "attempt"),
+                         ("order", "order")):  # fmt: skip
+        if name.startswith(prefix):
+            return kind
     for prefix, kind in (("address", "address"), ("supplier", "supplier"),
                          ("line", "line"), ("run", "run"), ("lookup", "lookup")):  # fmt: skip
         if name.startswith(prefix):
@@ -115,6 +138,10 @@ def test_every_url_of_the_app_refuses_another_buyers_objects(client, other_buyer
         visited.append(pattern.name)
     assert len(visited) >= 15
     assert PreviewRun.objects.count() == 1  # no re-run was made for the intruder
+    assert OrderRequest.objects.count() == 1  # nor an order request, nor a decision
+    assert OrderRequest.objects.get().state == "awaiting_approval"
+    assert OrderAttempt.objects.get().state == "outcome_unknown"
+    assert PlacedOrder.objects.get().cancelled_at is None
 
 
 def test_every_app_url_sends_an_anonymous_visitor_to_login(victim_objects):

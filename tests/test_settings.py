@@ -14,7 +14,8 @@ OUR_VARIABLES = (
     "DAJI_APP_SECRET", "DAJI_CONNECT_TIMEOUT", "DAJI_READ_TIMEOUT", "DAJI_MAX_ATTEMPTS",
     "DJANGO_CSRF_TRUSTED_ORIGINS", "DJANGO_SECURE_SSL_REDIRECT", "DJANGO_TIME_ZONE",
     "PREVIEW_MAX_PARALLEL_CALLS", "PREVIEW_QUOTE_MAX_AGE_HOURS", "CELERY_WORKER_CONCURRENCY",
-    "LOGIN_FAILURE_LIMIT", "LOGIN_COOLOFF_MINUTES",
+    "LOGIN_FAILURE_LIMIT", "LOGIN_COOLOFF_MINUTES", "DJANGO_CONN_MAX_AGE", "DJANGO_CACHE_URL",
+    "RUN_PAGE_CACHE_SECONDS",
 )  # fmt: skip
 
 PRODUCTION = {
@@ -147,6 +148,10 @@ def test_every_variable_is_read(tmp_path):
         ("DAJI_RATE_LIMIT", "fast"),
         ("PREVIEW_CHUNK_SIZE", "0"),
         ("PREVIEW_RUN_LANES", "none"),
+        ("DJANGO_CONN_MAX_AGE", "-1"),
+        ("DJANGO_CACHE_URL", "memcached://127.0.0.1:11211"),
+        ("DJANGO_CACHE_URL", "file://relative/folder"),
+        ("RUN_PAGE_CACHE_SECONDS", "0"),
     ],
 )
 def test_malformed_value_stops_start_up_naming_the_variable(tmp_path, variable, value):
@@ -225,3 +230,25 @@ def test_check_deploy_complains_in_development_settings(tmp_path):
     )
     assert result.returncode != 0
     assert "security.W018" in result.stderr  # DEBUG on
+
+
+def test_web_processes_keep_their_connection_and_the_worker_does_not(tmp_path):
+    """DJANGO_CONN_MAX_AGE (default 60 s) applies where the web is served (wsgi.py, which
+    gunicorn and runserver load); the worker and commands keep closing theirs."""
+    web = (
+        "import procurement.wsgi; from django.conf import settings;"
+        "from django.db import connection;"
+        "print(connection.settings_dict['CONN_MAX_AGE'], connection.settings_dict["
+        "'CONN_HEALTH_CHECKS'], settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1])"
+    )
+    default = run_python(web, {}, tmp_path)
+    assert default.stdout.split() == ["60", "True", "FileBasedCache"], default.stderr
+    configured = run_python(
+        web, {"DJANGO_CONN_MAX_AGE": "0", "DJANGO_CACHE_URL": "redis://127.0.0.1:6379/2"}, tmp_path
+    )
+    assert configured.stdout.split() == ["0", "True", "RedisCache"], configured.stderr
+    worker = (
+        "import django; django.setup(); from django.db import connection;"
+        "print(connection.settings_dict['CONN_MAX_AGE'])"
+    )
+    assert run_python(worker, {}, tmp_path).stdout.split() == ["0"]

@@ -62,6 +62,10 @@ def parse_body[T](
         if data.get("success") is False or data.get("errorCode"):
             error_code = to_text(data.get("errorCode"), "data.errorCode")
             message = to_text(data.get("errorMsg"), "data.errorMsg") or ""
+            if data.get("success") is False and not error_code and not message:
+                # Create order's shape: `{success: false, code: "400", message: "..."}`.
+                error_code = to_text(data.get("code"), "data.code")
+                message = to_text(data.get("message"), "data.message") or ""
             kind = failure_kind(error_code=error_code, message=message)
             prefix = (
                 "The gateway is busy for now; try again later"

@@ -87,6 +87,10 @@ class GatewayConfig:
     quota_store: str = ""
     # Keep-alive connections the worker's shared session keeps: the calls in flight.
     pool_size: int = 100
+    # Create order's `isvBizType` ("cross" in the gateway's example) and the buyer order
+    # list's path (assumed: the gateway's page does not name it; see gateway/orders.py).
+    isv_biz_type: str = "cross"
+    buyer_order_list_path: str = "/alibaba/trade/getBuyerOrderList"
 
     def url(self, path: str) -> str:
         """The address of an endpoint: `base_url` and its documented path."""

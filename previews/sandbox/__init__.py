@@ -1,7 +1,8 @@
-"""A local stand-in for the gateway (*Preview order*, *Product details*), over real HTTP.
+"""A local stand-in for the gateway (*Preview order*, *Product details*, the order calls),
+over real HTTP.
 
 Run: `python -m previews.sandbox --port 8001 [--latency 0.2] [--app-key KEY] [--app-secret S]
-[--rate-limit N]`.
+[--rate-limit N] [--cancel-too-fast 10]`.
 Standard library only, so it starts anywhere; it answers in the shapes, units and
 spelling of ../shared/upstream/preview-order.md, deterministically from its input.
 
@@ -45,6 +46,7 @@ Conventions (also in the README, "The sandbox gateway"):
   | 862 | figures that do not add up: `sumPayment` 37 fen more than its parts explain |
   | 863 | shop promotion "满2件包邮" with `freePostage: true`: carriage 0 |
   | 864 | line promotion "限时包邮" with `freePostage: true`: carriage 0 |
+  | 7xx | orders: a create whose preview splits makes several orders (`orderList`) |
   | 901 | refusal: `success: false`, `errorCode: 500_001` |
   | 903 | refusal `500_003` (the spec does not belong to the offer) |
   | 904 | the line has `resultCode: 500_004` (not enough stock) and its record `status: false` |
@@ -66,6 +68,15 @@ Conventions (also in the README, "The sandbox gateway"):
   | 963 | formulas: the line's `specId`, `message` and a promotion `text` start `=`, `@`, `+` |
   | 964 | control characters: the line's `message` holds a NUL and an escape sequence |
   | 965 | HTTP 502 whose plain-text body holds a NUL byte |
+  | 970 | orders: created normally (as any offer not listed here) |
+  | 971 | orders: the create makes the order, then drops the connection without answering |
+  | 972 | orders: the create makes the order, then answers after `--slow` seconds |
+  | 973 | orders: the create makes the order, then answers HTTP 502 |
+  | 974 | orders: create refused, `success: false, code: "400"`, "AddressId invalid"; nothing made |
+  | 975 | orders: that line fails (`failedOfferList`, `500_004`), the other lines are created |
+  | 977 | orders: the seller changes carriage after creation: detail shows ¥5.00 more |
+  | 978 | orders: repriced: a cart's first preview is normal, later ones and the create +100 fen |
+  | 979 | orders: paid at once (detail `waitsellersend`): cancel refused |
 
 * **Product details** (`GET /alibaba/product/queryProductDetail`, query `appKey`, `offerId`,
   `country`, `sign`): offers ending 700-713 as in the table (701's pictures include a
@@ -78,23 +89,51 @@ Conventions (also in the README, "The sandbox gateway"):
   bucket of one second's worth; a call beyond is answered HTTP 429 with 1688's body
   `{"error_code": "gw.QosAppFrequencyLimit", ...}` and counted in `GET /calls` as
   `rate_limited` (`accepted_per_second` counts the calls let through, second by second).
+* **Orders** (`previews/sandbox/orders.py`): create `POST /alibaba/trade/createCrossOrder`
+  (the preview's prices and records: one order per record; ids of 19 digits, sent as
+  strings; never de-duplicated on `thirdOrderId`), order detail `POST
+  /alibaba/trade/get/buyerView` (`baseInfo` amounts in yuan, `discount` in fen, `id` a
+  JSON number and `idOfStr` text, the message in `buyerFeedback`), the buyer's order list
+  `POST /alibaba/trade/getBuyerOrderList` (`page`, `pageSize` ≤ 50, `createStartTime`;
+  `result` newest first, `totalRecord`), payment links `GET /alibaba/alipay/url/get`
+  (`orderIdList` a JSON list of ≤ 30 ids; signed as lookups), cancel `POST
+  /alibaba/trade/cancel` (`tradeID`/`orderId`, `cancelReason`; `CLOSE_ORDER_TOO_FAST`
+  within `--cancel-too-fast` seconds of creation, default 10; only unpaid orders). Orders
+  live in memory: `GET /orders` lists them (`count`, `orders`), `GET /calls` counts calls
+  by path (`by_path`).
 * **Strict checks**: every `addressParam` field present and non-empty, quantity at least
   1, at most 50 lines, one seller, a known flow (empty = the sandbox picks `general`),
   and `appKey` equal to `--app-key` when one is configured.
 """
 
+from .orders import (
+    BUYER_ORDER_LIST_PATH,
+    CANCEL_ORDER_PATH,
+    CREATE_ORDER_PATH,
+    ORDER_DETAIL_PATH,
+    PAYMENT_URL_PATH,
+    OrderEndpoints,
+)
 from .preview import FORMULA_MESSAGE, FORMULA_PROMOTION, FORMULA_SPEC, PREVIEW_PATH, PreviewOrder
 from .products import PRODUCT_DETAIL_PATH, ProductDetails, catalogue_unit_fen, product_model
 from .server import Gateway, main, serve
 
 
-class Sandbox(ProductDetails, PreviewOrder, Gateway):
+class Sandbox(OrderEndpoints, ProductDetails, PreviewOrder, Gateway):
     """The sandbox: the shared behaviour of the gateway (server.py) and one mixin per
     endpoint it answers. A new endpoint: a module with its mixin, and its path here
     (and in `GET_ENDPOINTS` when it is asked with GET)."""
 
-    ENDPOINTS = {PREVIEW_PATH: "answer_preview", PRODUCT_DETAIL_PATH: "answer_product_detail"}
-    GET_ENDPOINTS = frozenset({PRODUCT_DETAIL_PATH})
+    ENDPOINTS = {
+        PREVIEW_PATH: "answer_preview",
+        PRODUCT_DETAIL_PATH: "answer_product_detail",
+        CREATE_ORDER_PATH: "answer_create",
+        ORDER_DETAIL_PATH: "answer_order_detail",
+        BUYER_ORDER_LIST_PATH: "answer_buyer_orders",
+        PAYMENT_URL_PATH: "answer_payment_url",
+        CANCEL_ORDER_PATH: "answer_cancel",
+    }
+    GET_ENDPOINTS = frozenset({PRODUCT_DETAIL_PATH, PAYMENT_URL_PATH})
 
 
 __all__ = [

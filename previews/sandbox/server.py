@@ -11,11 +11,13 @@ own (preview.py). Standard library only, so it starts anywhere.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import importlib
 import json
 import os
 import re
+import socket
 import threading
 import time
 from collections import deque
@@ -77,6 +79,11 @@ class Trickled(bytes):
         trickled = super().__new__(cls, body)
         trickled.delay = delay
         return trickled
+
+
+class Dropped(bytes):
+    """No answer: the handler closes the connection without a status line (a create whose
+    answer is lost, scenario 971)."""
 
 
 class Refusal(Exception):
@@ -248,8 +255,10 @@ def sign_of(params: dict, secret: str) -> str:
 class CallLog:
     """How many calls the sandbox received, per offer: `GET /calls` answers it, so a test
     can prove how often the product called the gateway. `total`/`by_offer` count preview
-    calls, `lookups` the Product details calls; `urls` holds the path and query of the
-    last requests, as the sandbox saw them (a secret must never be there). With
+    calls, `lookups` the Product details calls, `by_path` every call by its path (the
+    order calls: create, detail, order list, payment links, cancel); `urls` holds the
+    path and query of the last requests, as the sandbox saw them (a secret must never be
+    there). With
     `--rate-limit`, `rate_limited` counts the calls refused for the quota and
     `accepted_per_second` the calls let through in each second since the sandbox started."""
 
@@ -274,10 +283,13 @@ class CallLog:
             else:
                 second = int(time.monotonic() - self._started)
                 self.accepted_per_second[second] = self.accepted_per_second.get(second, 0) + 1
+        self.by_path: dict[str, int] = {}
 
     def seen(self, url: str) -> None:
+        path = url.split("?")[0]
         with self._lock:
             self.urls.append(url)
+            self.by_path[path] = self.by_path.get(path, 0) + 1
 
     def count_lookup(self, query: str) -> None:
         offer = dict(parse_qsl(query)).get("offerId", "")
@@ -306,8 +318,14 @@ class CallLog:
                     "urls": list(self.urls),
                     "rate_limited": self.rate_limited,
                     "accepted_per_second": self.accepted_per_second,
+                    "by_path": self.by_path,
                 }
             ).encode()
+
+
+PREVIEW_PATH = "/alibaba/createOrder/preview"
+PRODUCT_DETAIL_PATH = "/alibaba/product/queryProductDetail"
+ORDERS_PATH = "/orders"
 
 
 def make_handler(sandbox: Gateway):
@@ -326,7 +344,8 @@ def make_handler(sandbox: Gateway):
             if path not in sandbox.ENDPOINTS or path in sandbox.GET_ENDPOINTS:
                 self.send(404, "application/json", b'{"code":404,"message":"not found"}')
                 return
-            calls.count(raw)
+            if path == PREVIEW_PATH:
+                calls.count(raw)
             if self.over_quota(_app_key_of(raw)):
                 return
             if sandbox.latency:
@@ -338,9 +357,13 @@ def make_handler(sandbox: Gateway):
                 self.send(200, "application/json", calls.as_json())
                 return
             url = urlsplit(self.path)
+            if self.path == ORDERS_PATH:
+                self.send(200, "application/json", sandbox.orders_json())
+                return
             if url.path in sandbox.GET_ENDPOINTS:
                 calls.seen(self.path)
-                calls.count_lookup(url.query)
+                if url.path == PRODUCT_DETAIL_PATH:
+                    calls.count_lookup(url.query)
                 if self.over_quota(dict(parse_qsl(url.query)).get("appKey", "")):
                     return
                 if sandbox.latency:
@@ -361,6 +384,11 @@ def make_handler(sandbox: Gateway):
             return refused
 
         def send(self, status: int, content_type: str, body: bytes):
+            if isinstance(body, Dropped):  # the answer is lost: close, say nothing
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                return
             self.send_response(status)
             self.send_header(
                 "Content-Type",
@@ -411,7 +439,7 @@ def serve(host: str, port: int, sandbox: Gateway) -> ThreadingHTTPServer:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from . import PREVIEW_PATH, Sandbox  # the package puts the endpoints together
+    from . import Sandbox  # the package puts the endpoints together
 
     parser = argparse.ArgumentParser(
         prog="python -m previews.sandbox", description="The local sandbox of the 1688 gateway."
@@ -453,6 +481,12 @@ def main(argv: list[str] | None = None) -> None:
         help="calls per second per app key (a bucket of one second's worth); "
         "beyond: HTTP 429 gw.QosAppFrequencyLimit (default 0: no limit)",
     )
+    parser.add_argument(
+        "--cancel-too-fast",
+        type=float,
+        default=float(os.environ.get("SANDBOX_CANCEL_TOO_FAST_SECONDS", "10")),
+        help="seconds after creation an order cannot be cancelled (CLOSE_ORDER_TOO_FAST)",
+    )
     args = parser.parse_args(argv)  # fmt: skip
     server = serve(
         args.host,
@@ -464,6 +498,7 @@ def main(argv: list[str] | None = None) -> None:
             slow=args.slow,
             trickle=args.trickle,
             rate_limit=args.rate_limit,
+            cancel_too_fast=args.cancel_too_fast,
         ),
     )
     print(f"Sandbox gateway on http://{args.host}:{server.server_port}{PREVIEW_PATH}", flush=True)

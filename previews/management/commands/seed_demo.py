@@ -1,15 +1,20 @@
-"""Create the demo buyer, an administrator and demo data; safe to run again."""
+"""Create the demo buyer, an order approver, an administrator and demo data; safe to run
+again."""
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from previews.models import CartLine, ShippingAddress, Supplier
+from previews.orders import APPROVERS_GROUP
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-1688-preview"  # noqa: S105 - a published demo login, local only
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin-1688-preview"  # noqa: S105 - a published demo login, local only
+APPROVER_USERNAME = "approver"
+APPROVER_PASSWORD = "approver-1688-preview"  # noqa: S105 - a published demo login, local only
 
 DEMO_ADDRESSES = [
     {
@@ -66,6 +71,16 @@ DEMO_CART = {
 }  # fmt: skip
 
 
+def approvers_group() -> Group:
+    """The "Order approvers" group with its permission (migration 0008 makes it; made
+    again here if it was deleted, so the demo approver can always approve)."""
+    group, _ = Group.objects.get_or_create(name=APPROVERS_GROUP)
+    group.permissions.add(
+        Permission.objects.get(codename="approve_orderrequest", content_type__app_label="previews")
+    )
+    return group
+
+
 class Command(BaseCommand):
     help = "Create (or refresh) the demo buyer, an admin and demo data. Idempotent."
 
@@ -79,6 +94,10 @@ class Command(BaseCommand):
         admin.is_staff = admin.is_superuser = True
         admin.set_password(ADMIN_PASSWORD)
         admin.save()
+        approver, _ = users.objects.get_or_create(username=APPROVER_USERNAME)
+        approver.set_password(APPROVER_PASSWORD)
+        approver.save()
+        approver.groups.add(approvers_group())
         ShippingAddress.objects.filter(owner=buyer, is_default=True).update(is_default=False)
         for values in DEMO_ADDRESSES:
             ShippingAddress.objects.update_or_create(
@@ -96,6 +115,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo buyer: {DEMO_USERNAME} / {DEMO_PASSWORD}    "
+                f"Approver: {APPROVER_USERNAME} / {APPROVER_PASSWORD}    "
                 f"Admin: {ADMIN_USERNAME} / {ADMIN_PASSWORD}"
             )
         )

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('previews', '0007_lookup_batch_heartbeat'),
+        ('previews', '0009_run_summaries'),
     ]
 
     operations = [
