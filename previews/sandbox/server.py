@@ -272,6 +272,7 @@ class CallLog:
         self.lookups = 0
         self.lookups_by_offer: dict[str, int] = {}
         self.urls: deque[str] = deque(maxlen=self.KEPT_URLS)
+        self.by_path: dict[str, int] = {}
         self.rate_limited = 0
         self.accepted_per_second: dict[int, int] = {}
         self._started = time.monotonic()
@@ -283,7 +284,6 @@ class CallLog:
             else:
                 second = int(time.monotonic() - self._started)
                 self.accepted_per_second[second] = self.accepted_per_second.get(second, 0) + 1
-        self.by_path: dict[str, int] = {}
 
     def seen(self, url: str) -> None:
         path = url.split("?")[0]
