@@ -17,6 +17,7 @@ from .models import (
     OrderAuditEvent,
     OrderRequest,
     PlacedOrder,
+    PreviewChunk,
     PreviewRun,
     ProductSnapshot,
     RateFetch,
@@ -122,13 +123,26 @@ class SupplierPreviewInline(admin.TabularInline):
         return False
 
 
+class PreviewChunkInline(admin.TabularInline):
+    """Which worker (host/process) executed each chunk of a run, and when."""
+
+    model = PreviewChunk
+    fields = ("index", "status", "executed_by", "executions", "started_at", "finished_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(PreviewRun)
 class PreviewRunAdmin(ReadOnlyAdmin):
     list_display = ("pk", "owner", "status", "flow", "created_at", "finished_at", "supplier_count")
     list_filter = ("status", "flow", ("owner", admin.RelatedOnlyFieldListFilter), "created_at")
     search_fields = ("=pk", "owner__username", "suppliers__supplier_name", "suppliers__trace_id")
     list_select_related = ("owner",)
-    inlines = [SupplierPreviewInline]
+    inlines = [SupplierPreviewInline, PreviewChunkInline]
     readonly_fields = (
         "owner", "status", "failure_reason", "flow", "address", "address_as_sent",
         "submission_token", "rerun_of", "created_at", "dispatched_at", "started_at", "finished_at",

@@ -449,6 +449,47 @@ class SupplierPreview(models.Model):
         )
 
 
+class PreviewChunk(models.Model):
+    """A part of a run's suppliers executed as a task of its own, so a big run is spread
+    over every worker and interleaved with other buyers' runs. Claimed like a run: one
+    execution at a time (`worker_token`, `heartbeat_at`); `executed_by` names the host and
+    process of the last one."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+
+    run = models.ForeignKey(
+        PreviewRun, on_delete=models.CASCADE, related_name="chunks", verbose_name=_("run")
+    )
+    index = models.PositiveIntegerField(_("position"))
+    supplier_ids = models.JSONField(_("suppliers"), default=list)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    dispatched_at = models.DateTimeField(_("sent to the workers"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    worker_token = models.CharField(_("executed by"), max_length=120, blank=True)
+    heartbeat_at = models.DateTimeField(_("last sign of its worker"), null=True, blank=True)
+    executions = models.PositiveSmallIntegerField(_("times started"), default=0)
+    executed_by = models.CharField(_("worker"), max_length=120, blank=True)
+
+    class Meta:
+        verbose_name = _("part of a run")
+        verbose_name_plural = _("parts of runs")
+        ordering = ["run", "index", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="one_chunk_per_index"),
+        ]
+        indexes = [models.Index(fields=["status", "started_at"], name="chunk_status_started")]
+
+    def __str__(self):
+        return f"#{self.run_id}.{self.index} ({self.get_status_display()})"
+
+
 class PreviewRecord(models.Model):
     """One order the gateway would create for a supplier (it may split into several)."""
 

@@ -11,6 +11,12 @@ PREVIEW_RECOVERY_INTERVAL seconds, it
 * sends again a run sent long ago that no worker ever started (a message lost with the
   worker that had fetched it: the embedded broker deletes a message when it is fetched);
 * sends the runs saved while the broker was down;
+* does the same chunk by chunk for runs executed in chunks (runs.py): a chunk whose worker
+  died goes back to the queue (or, after PREVIEW_MAX_EXECUTIONS starts, its unanswered
+  suppliers fail while the rest of the run goes on), a chunk executing past
+  PREVIEW_STALE_AFTER_SECONDS fails its unanswered suppliers, a lost chunk send is sent
+  again, waiting chunks are sent while their run has fewer than PREVIEW_RUN_LANES in
+  flight, and a run whose every supplier has its outcome is finished;
 * does the same for offer lookup batches (`lookups.recover_batches`): a batch whose worker
   died is sent again (only its waiting offers are looked up) or, after
   PREVIEW_MAX_EXECUTIONS starts, its waiting offers fail in words; a lost send is sent

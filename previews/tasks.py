@@ -22,15 +22,26 @@ def ping(token: str) -> dict:
 
 @shared_task(name=runs.EXECUTE_RUN_TASK)
 def execute_preview_run(run_id: int) -> None:
-    """Preview every supplier of a run (acks late: redelivered if the worker process dies).
+    """Start a run: plan its chunks, send some to the workers, execute the first here
+    (acks late: redelivered if the worker process dies).
 
-    A delivery of a run that another live execution is working on, or that is finished,
-    does nothing; one whose execution died (no heartbeat) takes it over.
+    A delivery of a run that another live execution is planning, or that is planned or
+    finished, does nothing; one whose planning died (no heartbeat) takes it over.
     """
     try:
-        execution.execute_run(run_id=run_id)
+        execution.start_run(run_id=run_id)
     except SoftTimeLimitExceeded:
         runs.fail_run(run_id=run_id, kind=failures.TIME_LIMIT)
+
+
+@shared_task(name=runs.EXECUTE_CHUNK_TASK)
+def execute_preview_chunk(chunk_id: int) -> None:
+    """Preview the unanswered suppliers of one chunk of a run (a second delivery of a
+    chunk another live execution works on does nothing)."""
+    try:
+        execution.execute_chunk(chunk_id=chunk_id)
+    except SoftTimeLimitExceeded:
+        runs.fail_chunk(chunk_id=chunk_id, kind=failures.TIME_LIMIT)
 
 
 @shared_task(name=lookups.EXECUTE_LOOKUP_TASK)

@@ -84,6 +84,22 @@ def read_positive_float(name: str, default: float) -> float:
     return number
 
 
+def read_rate(name: str, default: float) -> float:
+    """A number of calls per second, 0 or more (0: no limit)."""
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not number >= 0 or number == float("inf"):
+        raise ImproperlyConfigured(
+            f"{name} must be a number of calls per second, 0 for no limit (got {value!r})."
+        )
+    return number
+
+
 def read_positive_int(name: str, default: int) -> int:
     value = _raw(name)
     if value is None or value == "":

@@ -20,6 +20,7 @@ from .environment import (
     read_optional_bool,
     read_positive_float,
     read_positive_int,
+    read_rate,
     read_secret,
     read_str,
 )
@@ -242,7 +243,9 @@ else:
     # Longer than the hard time limit, so a task is redelivered only if its worker died.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
     CELERY_RESULT_BACKEND = CELERY_BROKER_URL
-    CELERY_WORKER_POOL = "prefork"
+    # prefork: a crash takes one pool process, its task redelivered; threads: cheaper slots
+    # for work that mostly waits on the gateway (a dead worker's chunk is recovered anyway).
+    CELERY_WORKER_POOL = read_choice("CELERY_WORKER_POOL", "prefork", ("prefork", "threads"))
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -254,6 +257,17 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_WORKER_CONCURRENCY = read_positive_int("CELERY_WORKER_CONCURRENCY", 4)
+
+# The gateway quota (previews/gateway/quota.py): calls per second per app key, taken in
+# turns by every worker process on every machine (in Redis when the broker is Redis, in a
+# file lock under var/quota on the embedded default), slowed down by itself when the
+# gateway answers 429 / gw.QosAppFrequencyLimit. 0 = no limit. Set it to your account's.
+DAJI_RATE_LIMIT = read_rate("DAJI_RATE_LIMIT", 40.0)
+DAJI_QUOTA_STORE = (
+    CELERY_BROKER_URL
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+    else str(Path(read_str("DAJI_QUOTA_DIR", str(VAR_DIR / "quota"))))
+)
 CELERY_TIMEZONE = TIME_ZONE
 
 LOGGING = {
@@ -269,6 +283,11 @@ LOGGING = {
 # may work on a run before it is failed as overdue: past the hard time limit (the threads
 # pool of the embedded broker has no time limit of its own).
 PREVIEW_MAX_PARALLEL_CALLS = read_positive_int("PREVIEW_MAX_PARALLEL_CALLS", 20)
+# A run's suppliers are executed in chunks of at most PREVIEW_CHUNK_SIZE, each a task of its
+# own (spread over every worker), at most PREVIEW_RUN_LANES chunks of one run sent or
+# executing at once (so other buyers' runs are not queued behind a big one).
+PREVIEW_CHUNK_SIZE = read_positive_int("PREVIEW_CHUNK_SIZE", 20)
+PREVIEW_RUN_LANES = read_positive_int("PREVIEW_RUN_LANES", 4)
 PREVIEW_STALE_AFTER_SECONDS = CELERY_TASK_TIME_LIMIT + 30
 # A quote older than this is marked stale wherever it appears (prices and stock move).
 PREVIEW_QUOTE_MAX_AGE_HOURS = read_positive_float("PREVIEW_QUOTE_MAX_AGE_HOURS", 24.0)

@@ -77,13 +77,14 @@ def celery_worker(
     concurrency: int = 2,
     log: Path | None = None,
     supervised: bool = False,
+    name: str = "test",
 ):
     """Run a real `celery worker` process (under `manage.py run_worker` when supervised);
-    stop it and its children at the end."""
+    stop it and its children at the end. Several at once need different `name`s."""
     log_file = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
     options = [
         "--loglevel=INFO", f"--concurrency={concurrency}",
-        "--without-gossip", "--without-mingle", "--hostname", f"test-{os.getpid()}@%h",
+        "--without-gossip", "--without-mingle", "--hostname", f"{name}-{os.getpid()}@%h",
     ]  # fmt: skip
     if supervised:
         command = [sys.executable, "manage.py", "run_worker", "--restart-delay", "0.5", "--",

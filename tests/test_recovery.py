@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from previews import execution, runs
-from previews.models import PreviewRun, SupplierPreview
+from previews.models import PreviewChunk, PreviewRun, SupplierPreview
 
 from .conftest import sandbox_config, start_run
 from .processes import sandbox_calls
@@ -107,3 +107,80 @@ def test_a_late_redelivery_takes_over_a_dead_workers_run(running_run, sandbox_ur
     run.refresh_from_db()
     assert run.status == "done" and run.executions == 2
     assert SupplierPreview.objects.get(run=run).status == "ok"
+
+
+# --------------------------------------------------------------------------- chunks
+
+
+@pytest.fixture
+def chunked_run(buyer, stocked_cart, private_broker, settings):
+    """A run of three suppliers planned in chunks of one; the test ages its chunks."""
+    settings.PREVIEW_CHUNK_SIZE = 1
+    address, lines = stocked_cart(
+        buyer,
+        {"A": [(670291644950, "", 1)], "B": [(612345001100, "", 2)], "C": [(623456001200, "", 3)]},
+    )
+    run = start_run(buyer, address, lines)
+    assert runs.claim_run(run_id=run.pk, token="planner")
+    chunk_ids = runs.plan_chunks(run_id=run.pk, token="planner")
+    assert len(chunk_ids) == 3
+    return run, chunk_ids
+
+
+def _age_chunk(chunk_id, *, heartbeat: float, executions: int = 1):
+    then = timezone.now() - timedelta(seconds=heartbeat)
+    PreviewChunk.objects.filter(pk=chunk_id).update(
+        status="running", worker_token="dead-host/1/x", executions=executions, started_at=then,
+        heartbeat_at=then, dispatched_at=then, created_at=then - timedelta(minutes=5),
+    )  # fmt: skip
+
+
+def test_a_planned_run_is_not_taken_back_as_a_whole(chunked_run, settings):
+    """Its chunks carry it: no run-level heartbeat, yet the run is neither put back nor
+    failed, and a late delivery of the run's task plans nothing again."""
+    run, _chunk_ids = chunked_run
+    PreviewRun.objects.filter(pk=run.pk).update(started_at=timezone.now() - timedelta(hours=1))
+    counts = runs.recover_runs()
+    assert counts["resumed"] == counts["failed_worker_lost"] == counts["failed_overdue"] == 0
+    assert PreviewRun.objects.get(pk=run.pk).status == "running"
+    assert not runs.claim_run(run_id=run.pk, token="late")
+    assert PreviewChunk.objects.filter(run=run).count() == 3
+
+
+def test_a_dead_workers_chunk_goes_back_to_the_queue_and_is_sent(chunked_run, settings):
+    run, chunk_ids = chunked_run
+    _age_chunk(chunk_ids[1], heartbeat=settings.PREVIEW_WORKER_LOST_AFTER_SECONDS + 1)
+    counts = runs.recover_runs()
+    assert counts["chunks_resumed"] == 1
+    chunk = PreviewChunk.objects.get(pk=chunk_ids[1])
+    assert chunk.status == "queued" and chunk.worker_token == ""
+    # The waiting chunks are sent, at most PREVIEW_RUN_LANES of the run at once.
+    sent = PreviewChunk.objects.filter(run=run, dispatched_at__isnull=False).count()
+    assert counts["chunks_sent"] == sent == min(3, settings.PREVIEW_RUN_LANES)
+
+
+def test_a_chunk_whose_workers_keep_dying_fails_its_suppliers_and_the_run_goes_on(
+    chunked_run, sandbox_url, settings
+):
+    run, chunk_ids = chunked_run
+    _age_chunk(chunk_ids[0], heartbeat=60, executions=settings.PREVIEW_MAX_EXECUTIONS)
+    counts = runs.recover_runs()
+    assert counts["chunks_failed_worker_lost"] == 1
+    for chunk_id in chunk_ids[1:]:
+        execution.execute_chunk(chunk_id=chunk_id, config=sandbox_config(sandbox_url))
+    run.refresh_from_db()
+    statuses = list(run.suppliers.order_by("position").values_list("status", "error_kind"))
+    assert run.status == "done"
+    assert statuses == [("failed", "worker_lost"), ("ok", ""), ("ok", "")]
+
+
+def test_a_chunk_executed_twice_calls_the_gateway_once(chunked_run, sandbox_url):
+    run, chunk_ids = chunked_run
+    before = sandbox_calls(sandbox_url)["total"]
+    for _ in range(2):
+        for chunk_id in chunk_ids:
+            execution.execute_chunk(chunk_id=chunk_id, config=sandbox_config(sandbox_url))
+    assert sandbox_calls(sandbox_url)["total"] - before == 3
+    run.refresh_from_db()
+    assert run.status == "done"
+    assert set(PreviewChunk.objects.filter(run=run).values_list("executed_by", flat=True)) != {""}

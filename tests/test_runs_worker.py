@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from previews.breakdown import build_breakdown
-from previews.models import PreviewLine, PreviewRecord, PreviewRun, SupplierPreview
+from previews.models import PreviewChunk, PreviewLine, PreviewRecord, PreviewRun, SupplierPreview
 from previews.selectors import runs_with_results
 from previews.tasks import execute_preview_run
 
@@ -187,7 +187,10 @@ def test_whole_worker_killed_mid_run_is_resumed_without_a_page_view(
         run = wait_finished(run.pk, timeout=30)
     logs = (tmp_path / "worker.log").read_text() + (tmp_path / "worker2.log").read_text()
     assert run.status == "done", logs[-3000:]
-    assert run.executions == 2
+    # Started twice: the chunk whose worker died, or the run's planning when the worker
+    # died before its chunk was planned.
+    (chunk,) = PreviewChunk.objects.filter(run=run)
+    assert (run.executions, chunk.executions) in {(1, 2), (2, 1)}
     assert sorted(SupplierPreview.objects.filter(run=run).values_list("status", flat=True)) == [
         "ok",
         "ok",
@@ -215,3 +218,42 @@ def test_run_saved_while_the_broker_is_down_is_sent_without_a_page_view(
         private_redis.start()
         run = wait_finished(run.pk, timeout=30)
     assert run.status == "done" and run.dispatched_at is not None, log.read_text()[-3000:]
+
+
+def test_a_big_run_is_spread_over_workers_and_a_small_run_overtakes_it(
+    buyer, other_buyer, stocked_cart, worker_env, tmp_path
+):
+    """Two worker processes (2 slots each), runs in chunks of 2 suppliers, at most 3 chunks
+    of a run at once: the big run's chunks are executed by both processes, and a colleague's
+    1-supplier run submitted while it works finishes first, not after all of its chunks."""
+    big = {f"Big {n:02d}": [((810000 + n) * 1_000_000 + 1100, "", 1)] for n in range(24)}
+    small = {"Small": [(899999001100, "", 1)]}
+    big_address, big_lines = stocked_cart(buyer, big)
+    small_address, small_lines = stocked_cart(other_buyer, small)
+    worker_env.update(PREVIEW_CHUNK_SIZE="2", PREVIEW_RUN_LANES="3")
+    with sandbox_process(latency=1.0) as sandbox:
+        worker_env["DAJI_API_URL"] = sandbox
+        with (
+            celery_worker(worker_env, name="one", log=tmp_path / "one.log") as one,
+            celery_worker(worker_env, name="two", log=tmp_path / "two.log") as two,
+        ):
+            big_run = start_run(buyer, big_address, big_lines)
+            wait_for_status(big_run.pk)
+            small_run = start_run(other_buyer, small_address, small_lines)
+            small_run = wait_finished(small_run.pk, timeout=120)
+            big_run = wait_finished(big_run.pk, timeout=120)
+            # A worker's process, or its pool processes (prefork), by worker.
+            worker_of = {
+                str(pid): name
+                for name, worker in (("one", one), ("two", two))
+                for pid in [worker.pid, *_children(worker.pid)]
+            }
+    logs = (tmp_path / "one.log").read_text() + (tmp_path / "two.log").read_text()
+    assert (big_run.status, small_run.status) == ("done", "done"), logs[-3000:]
+    assert small_run.finished_at < big_run.finished_at
+    chunks = PreviewChunk.objects.filter(run=big_run)
+    assert chunks.count() == 12 and set(chunks.values_list("status", flat=True)) == {"done"}
+    executed_by = set(chunks.values_list("executed_by", flat=True))
+    workers = {worker_of.get(name.rsplit("/", 1)[1]) for name in executed_by}
+    assert workers == {"one", "two"}, (executed_by, worker_of)
+    assert SupplierPreview.objects.filter(run=big_run, status="ok").count() == 24

@@ -144,6 +144,10 @@ def test_every_variable_is_read(tmp_path):
         ("PREVIEW_MAX_PARALLEL_CALLS", "many"),
         ("PREVIEW_QUOTE_MAX_AGE_HOURS", "0"),
         ("LOGIN_FAILURE_LIMIT", "-3"),
+        ("DAJI_RATE_LIMIT", "-1"),
+        ("DAJI_RATE_LIMIT", "fast"),
+        ("PREVIEW_CHUNK_SIZE", "0"),
+        ("PREVIEW_RUN_LANES", "none"),
         ("DJANGO_CONN_MAX_AGE", "-1"),
         ("DJANGO_CACHE_URL", "memcached://127.0.0.1:11211"),
         ("DJANGO_CACHE_URL", "file://relative/folder"),
@@ -178,6 +182,22 @@ def test_product_auth_defaults_to_sign_and_reaches_the_gateway_client(tmp_path):
     assert default.stdout.split() == ["sign", "sign"], default.stderr
     configured = run_python(code, {"DAJI_PRODUCT_AUTH": "secret"}, tmp_path)
     assert configured.stdout.split() == ["secret", "secret"], configured.stderr
+
+
+def test_rate_limit_reaches_the_gateway_client_with_its_store(tmp_path):
+    """40 calls/s by default, 0 turns the quota off; kept in a folder on the embedded
+    broker, in Redis when the broker is Redis."""
+    code = (
+        "import django; django.setup(); from previews.execution import gateway_config;"
+        "c = gateway_config(); print(c.rate_limit, c.quota_store)"
+    )
+    default = run_python(code, {}, tmp_path)
+    rate, store = default.stdout.split()
+    assert rate == "40.0" and store.endswith("quota"), default.stderr
+    off = run_python(code, {"DAJI_RATE_LIMIT": "0"}, tmp_path)
+    assert off.stdout.split()[0] == "0.0", off.stderr
+    redis = run_python(code, {"CELERY_BROKER_URL": "redis://127.0.0.1:6379/3"}, tmp_path)
+    assert redis.stdout.split()[1] == "redis://127.0.0.1:6379/3", redis.stderr
 
 
 def test_database_password_is_not_echoed_in_the_error(tmp_path):

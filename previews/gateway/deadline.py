@@ -5,9 +5,10 @@ read, so a gateway (or a proxy in front of it) that sends its answer one byte ev
 seconds never trips it and keeps the call open for as long as it likes. Celery's time
 limits do not help everywhere either: the threads pool of the embedded broker has none.
 
-So every call here has a deadline of its own, enforced on its socket: a timer shuts the
-socket down when the deadline passes, which makes a read blocked in any thread return at
-once (no signal is needed, so it holds in every worker pool), and the call ends with
+So every call here has a deadline of its own, enforced on its socket: the process's
+watchdog thread shuts the socket down when the deadline passes, which makes a read
+blocked in any thread return at once (no signal is needed, so it holds in every worker
+pool), and the call ends with
 `DeadlinePassed`. Connecting, the TLS handshake, the head and the body all count.
 Knows nothing of Django or of the gateway's answers.
 """
@@ -16,6 +17,9 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import heapq
+import http.cookiejar
+import os
 import socket
 import threading
 import time
@@ -27,7 +31,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
 _READ_SIZE = 64 * 1024
-TIMER_THREAD_NAME = "gateway-deadline"
+TIMER_THREAD_NAME = "gateway-deadline"  # a per-call timer thread (none any more)
+WATCHDOG_THREAD_NAME = "gateway-deadlines"  # the one thread of a process that expires them
 
 
 class DeadlinePassed(Exception):
@@ -50,47 +55,98 @@ class Reply:
 _current = threading.local()
 
 
+class _Watchdog:
+    """One thread per process that expires the deadlines of every call in flight, in the
+    order they fall due (a heap), instead of a timer thread started and joined per call."""
+
+    def __init__(self):
+        self._heap: list[tuple[float, int, _Deadline]] = []
+        self._condition = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._counter = 0
+
+    def add(self, deadline: _Deadline) -> None:
+        with self._condition:
+            if self._thread is None or self._pid != os.getpid():  # first use, or forked
+                self._heap.clear()
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name=WATCHDOG_THREAD_NAME)
+                self._thread.daemon = True
+                self._thread.start()
+            self._counter += 1
+            heapq.heappush(self._heap, (deadline.ends_at, self._counter, deadline))
+            if self._heap[0][2] is deadline:
+                self._condition.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while not self._heap:
+                    self._condition.wait()
+                ends_at, _n, deadline = self._heap[0]
+                delay = ends_at - time.monotonic()
+                if delay > 0:
+                    self._condition.wait(delay)
+                    continue
+                heapq.heappop(self._heap)
+            deadline.expire()
+
+
+_watchdog = _Watchdog()
+
+
 class _Deadline:
-    """Shuts down the sockets of one call when its time is up; a context manager whose
-    exit stops (and joins) its timer thread, so nothing outlives the call."""
+    """Shuts down the sockets of one call when its time is up (the process's watchdog
+    thread calls `expire`); a context manager whose exit makes sure nothing is shut down
+    after the call, so nothing outlives it."""
 
     def __init__(self, seconds: float):
         self.seconds = seconds
         self.ends_at = time.monotonic() + seconds
         self.expired = False
-        self._sockets: list[socket.socket] = []
+        self.finished = False
+        self._sockets: list[tuple[socket.socket, object]] = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.name = TIMER_THREAD_NAME
-        self._timer.daemon = True
 
     def __enter__(self) -> _Deadline:
         _current.deadline = self
-        self._timer.start()
+        _watchdog.add(self)
         return self
 
     def __exit__(self, *exc_info) -> None:
         _current.deadline = None
-        self._timer.cancel()
-        self._timer.join()
+        with self._lock:  # an expiry in progress finishes first; none comes after
+            self.finished = True
+            self._sockets = []
 
-    def watch(self, sock: socket.socket) -> None:
+    def watch(self, sock: socket.socket, connection: object = None) -> None:
         with self._lock:
             if not self.expired:
-                self._sockets.append(sock)
+                self._sockets.append((sock, connection))
                 return
-        _shut_down(sock)  # opened after the deadline (a slow connect): end it at once
+        _cut_off(sock, connection)  # opened after the deadline (a slow connect): end it at once
 
     def check(self) -> None:
         if self.expired or time.monotonic() >= self.ends_at:
             raise DeadlinePassed
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
         with self._lock:
+            if self.finished:
+                return
             self.expired = True
-            sockets, self._sockets = self._sockets, []
-        for sock in sockets:
-            _shut_down(sock)
+            for sock, connection in self._sockets:
+                _cut_off(sock, connection)
+            self._sockets = []
+
+
+def _cut_off(sock: socket.socket, connection: object) -> None:
+    # A pooled keep-alive connection whose socket was shut down must never carry another
+    # call: it is marked, and the pool closes it before handing it out again (_Pool).
+    if connection is not None:
+        connection.cut_off = True
+    _shut_down(sock)
 
 
 def _shut_down(sock: socket.socket) -> None:
@@ -100,22 +156,24 @@ def _shut_down(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
-def _watch(sock: socket.socket | None) -> None:
+def _watch(sock: socket.socket | None, connection: object = None) -> None:
     deadline = getattr(_current, "deadline", None)
     if deadline is not None and sock is not None:
-        deadline.watch(sock)
+        deadline.watch(sock, connection)
 
 
 class _WatchedSocket:
     """urllib3 connections whose socket is put under the current call's deadline."""
 
+    cut_off = False  # set when a deadline shut its socket down: never reused
+
     def _new_conn(self):
         sock = super()._new_conn()
-        _watch(sock)
+        _watch(sock, self)
         return sock
 
     def request(self, *args, **kwargs):
-        _watch(self.sock)  # a kept-alive connection: its socket exists already
+        _watch(self.sock, self)  # a kept-alive connection: its socket exists already
         return super().request(*args, **kwargs)
 
 
@@ -127,11 +185,26 @@ class _HTTPSConnection(_WatchedSocket, HTTPSConnection):
     pass
 
 
-class _HTTPPool(urllib3.HTTPConnectionPool):
+class _Pool:
+    """A connection pool that closes a connection cut off by a deadline before handing it
+    out again: a kept-alive connection whose socket was shut down is discarded, and the
+    next call on it opens a fresh one (urllib3's own "dropped" check would usually catch
+    it too, but only by polling the socket; this does not depend on timing)."""
+
+    def _get_conn(self, timeout=None):
+        connection = super()._get_conn(timeout)
+        if connection is not None and getattr(connection, "cut_off", False):
+            connection.close()
+            connection.cut_off = False
+            self.cut_off_discarded = getattr(self, "cut_off_discarded", 0) + 1
+        return connection
+
+
+class _HTTPPool(_Pool, urllib3.HTTPConnectionPool):
     ConnectionCls = _HTTPConnection
 
 
-class _HTTPSPool(urllib3.HTTPSConnectionPool):
+class _HTTPSPool(_Pool, urllib3.HTTPSConnectionPool):
     ConnectionCls = _HTTPSConnection
 
 
@@ -150,11 +223,19 @@ class _DeadlineAdapter(HTTPAdapter):
         return manager
 
 
-def new_session() -> requests.Session:
-    """A session whose calls through `post_json` can be cut off at their deadline."""
+def new_session(*, pool_size: int = 10) -> requests.Session:
+    """A session whose calls through `post_json` can be cut off at their deadline.
+
+    It keeps up to `pool_size` connections alive per host (calls beyond that at once open
+    connections of their own, closed after use), and keeps no cookies: one session is
+    shared by every thread of a worker process and by every buyer's calls.
+    """
     session = requests.Session()
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     for prefix in ("http://", "https://"):
-        session.mount(prefix, _DeadlineAdapter())
+        session.mount(
+            prefix, _DeadlineAdapter(pool_connections=4, pool_maxsize=pool_size, pool_block=False)
+        )
     return session
 
 

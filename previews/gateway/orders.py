@@ -589,9 +589,8 @@ def cancel_order(
 
 
 def _call(config, path, body, parse, *, retry: bool, session, method: str = "POST"):
+    # Without a session: the worker's pooled keep-alive `transport.shared_session()`.
     started = time.monotonic()
-    own_session = session is None
-    session = session or transport.new_session()
     try:
         return transport.call(
             config, path, body, parse, retry=retry, session=session, method=method, started=started
@@ -599,6 +598,3 @@ def _call(config, path, body, parse, *, retry: bool, session, method: str = "POS
     except GatewayError as error:
         error.duration = time.monotonic() - started
         raise
-    finally:
-        if own_session:
-            session.close()

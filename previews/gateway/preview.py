@@ -336,6 +336,7 @@ def preview_order(
     session: requests.Session | None = None,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
+    urgent: bool = False,
 ) -> PreviewAnswer:
     """Preview one supplier's order: one call per 50 lines, retried where safe, combined.
 
@@ -346,15 +347,14 @@ def preview_order(
     Bounded whatever the gateway does: each call ends within `call_deadline` (connect to
     last byte, see deadline.py) and a retry starts only within `retry_budget` of the
     start, so a supplier of up to 50 lines ends within `retry_budget + call_deadline`
-    (one more deadline per further 50 lines). A session passed in should come from
-    `transport.new_session()`.
+    (one more deadline per further 50 lines). Without `session`, the worker's
+    pooled `transport.shared_session()`. `urgent`: a small run's call, which takes its
+    turn in the quota before a big run's waiting calls.
     """
     if not cargo:
         raise ValueError("preview_order needs at least one cargo line")
     started = time.monotonic()
     rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
-    own_session = session is None
-    session = session or transport.new_session()
     answers: list[PreviewAnswer] = []
     attempts = 0
     try:
@@ -364,6 +364,7 @@ def preview_order(
             answer, used = transport.call(
                 config, PREVIEW_PATH, body, parse_preview_body,
                 retry=True, session=session, started=started, sleep=sleep, rng=rng,
+                urgent=urgent,
             )  # fmt: skip
             logger.info(
                 "gateway preview ok: %d line(s), attempt %d, trace %s",
@@ -375,9 +376,6 @@ def preview_order(
         error.attempts = attempts + error.attempts
         error.duration = time.monotonic() - started
         raise
-    finally:
-        if own_session:
-            session.close()
     combined = combine_answers(answers)
     return replace(combined, attempts=attempts, duration=time.monotonic() - started)
 

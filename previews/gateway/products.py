@@ -340,11 +340,9 @@ def product_detail(
 
     Raises `GatewayError` (with `attempts` and `duration` set) when the lookup fails for
     good; UNAVAILABLE when the gateway says the offer does not exist or was withdrawn.
-    A session passed in should come from `transport.new_session()`.
+    Without `session`, the worker's pooled `transport.shared_session()`.
     """
     started = time.monotonic()
-    own_session = session is None
-    session = session or transport.new_session()
     try:
         answer, attempts = transport.call(
             config, PRODUCT_DETAIL_PATH, product_query(config, offer_id=offer_id, country=country),
@@ -354,9 +352,6 @@ def product_detail(
     except GatewayError as error:
         error.duration = time.monotonic() - started
         raise
-    finally:
-        if own_session:
-            session.close()
     logger.info(
         "gateway lookup ok: offer %d, %d SKU(s), attempt %d, trace %s",
         offer_id, len(answer.skus), attempts, answer.trace_id or "-",

@@ -9,13 +9,23 @@ honouring `Retry-After`. A call that spends money (create order) passes `retry=F
 it is sent once, and a lost answer is the caller's to resolve. Every log line and error
 is redacted of the credentials; a URL is logged without its query string (a GET carries
 `appKey` and `sign` there), here and in urllib3's own debug lines.
+
+Every call of a worker process goes through one pooled keep-alive session
+(`shared_session`, made again in a forked child), so a worker opens a TCP (and TLS)
+connection per call in flight, not per call; a connection cut off at its deadline is
+discarded (deadline.py). And every attempt first takes its turn in the gateway quota
+(quota.py), shared by every worker process on every machine; an answer saying we call too
+often (HTTP 429, `gw.QosAppFrequencyLimit`) slows the quota down for everyone and is asked
+again within the retry budget.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +34,7 @@ from typing import Protocol
 
 import requests
 
-from . import deadline
+from . import deadline, quota
 from .envelope import platform_error
 from .errors import FREQUENCY_LIMIT_CODES, ErrorKind, GatewayError
 from .redaction import redact, redacted_body, snippet
@@ -71,6 +81,12 @@ class GatewayConfig:
     # this is the one place to switch: "sign" (default) or "secret" (a secret in a URL:
     # only if the gateway turns out to require it).
     product_auth: str = "sign"
+    # The gateway quota (quota.py): calls per second per app key, shared by every worker
+    # process through `quota_store` (redis://… or a folder for a file lock); 0 = no limit.
+    rate_limit: float = 0.0
+    quota_store: str = ""
+    # Keep-alive connections the worker's shared session keeps: the calls in flight.
+    pool_size: int = 100
     # Create order's `isvBizType` ("cross" in the gateway's example) and the buyer order
     # list's path (assumed: the gateway's page does not name it; see gateway/orders.py).
     isv_biz_type: str = "cross"
@@ -96,10 +112,38 @@ class Parser[T](Protocol):
     def __call__(self, text: str, *, secrets: Sequence[str], http_status: int) -> T: ...
 
 
-def new_session() -> requests.Session:
-    """A session whose calls can be cut off at their deadline; share one across the calls
-    of one piece of work, and close it."""
-    return deadline.new_session()
+def new_session(*, pool_size: int = 10) -> requests.Session:
+    """A session whose calls can be cut off at their deadline (close it when done);
+    `call` uses the process's `shared_session` when given none."""
+    return deadline.new_session(pool_size=pool_size)
+
+
+_shared: dict[str, requests.Session] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_session(*, pool_size: int = 100) -> requests.Session:
+    """The one pooled keep-alive session of this process, made on first use (its pool as
+    large as `pool_size` of the first caller: the calls in flight). Thread-safe; a child
+    forked from this process makes its own (sockets must not be shared across a fork)."""
+    session = _shared.get("session")
+    if session is None:
+        with _shared_lock:
+            session = _shared.get("session")
+            if session is None:
+                session = _shared["session"] = deadline.new_session(pool_size=pool_size)
+    return session
+
+
+def _forget_shared_session() -> None:
+    # In a forked child: the parent's pooled sockets are the parent's; start afresh
+    # (not closing them, which would close the parent's connections too).
+    global _shared_lock
+    _shared.clear()
+    _shared_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_shared_session)
 
 
 def call[T](
@@ -109,11 +153,12 @@ def call[T](
     parse: Parser[T],
     *,
     retry: bool,
-    session: requests.Session,
+    session: requests.Session | None = None,
     method: str = "POST",
     started: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
+    urgent: bool = False,
 ) -> tuple[T, int]:
     """POST `body` to `path` (with `method="GET"`: send `body` as query parameters) and
     parse the answer; returns (answer, attempts made).
@@ -121,18 +166,27 @@ def call[T](
     With `retry`, a retryable failure is asked again after a backoff, while attempts are
     left and the retry would start within `retry_budget` of `started` (default: now; pass
     the start of the whole piece of work when it makes several calls). Raises
-    `GatewayError` with `attempts` set when the call fails for good.
+    `GatewayError` with `attempts` set when the call fails for good. Without `session`,
+    the process's `shared_session`. Each attempt waits for its turn in the quota first;
+    a rate-limit answer slows the quota down before the retry. `urgent` (a small run's
+    call) books its turn ahead of the waiting bulk (quota.py).
     """
     started = time.monotonic() if started is None else started
     rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+    session = session or shared_session(pool_size=config.pool_size)
+    limiter = quota.for_config(config)
     attempt = 0
     while True:
         attempt += 1
         try:
+            if limiter is not None:
+                limiter.acquire(urgent=urgent, sleep=sleep)
             answer = _send_once(session, config, method, path, body, parse)
             logger.debug("gateway %s ok: attempt %d", path, attempt)
             return answer, attempt
         except GatewayError as error:
+            if error.kind is ErrorKind.RATE_LIMITED and limiter is not None:
+                limiter.slow_down(pause=error.retry_after or 0.0)
             elapsed = time.monotonic() - started
             pause = max(_backoff(attempt, config, rng), error.retry_after or 0.0)
             give_up = (

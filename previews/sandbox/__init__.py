@@ -2,7 +2,7 @@
 over real HTTP.
 
 Run: `python -m previews.sandbox --port 8001 [--latency 0.2] [--app-key KEY] [--app-secret S]
-[--cancel-too-fast 10]`.
+[--rate-limit N] [--cancel-too-fast 10]`.
 Standard library only, so it starts anywhere; it answers in the shapes, units and
 spelling of ../shared/upstream/preview-order.md, deterministically from its input.
 
@@ -85,6 +85,10 @@ Conventions (also in the README, "The sandbox gateway"):
   `companyName` come from the seller above. With `--app-secret` a lookup must be signed
   (MD5 of the parameters sorted as k=v joined by &, then `&secret=…`, upper hex) or send
   `appSecret`. `GET /calls` also counts lookups and lists the URLs (path and query) seen.
+* **Rate limit** (`--rate-limit N`, default none): per app key, N calls a second with a
+  bucket of one second's worth; a call beyond is answered HTTP 429 with 1688's body
+  `{"error_code": "gw.QosAppFrequencyLimit", ...}` and counted in `GET /calls` as
+  `rate_limited` (`accepted_per_second` counts the calls let through, second by second).
 * **Orders** (`previews/sandbox/orders.py`): create `POST /alibaba/trade/createCrossOrder`
   (the preview's prices and records: one order per record; ids of 19 digits, sent as
   strings; never de-duplicated on `thirdOrderId`), order detail `POST

@@ -2,7 +2,7 @@
 
 The handler (routing by path and method, the call log `GET /calls`, `GET /` for the
 conventions), the options that shape every answer (`--latency`, `--slow`, `--trickle`,
-`--app-key`, `--app-secret`),
+`--app-key`, `--app-secret`, `--rate-limit`),
 the envelope, and the strict checks every order-like request goes through (address,
 flow, cargo lines, one seller). The answers of each endpoint are in a module of their
 own (preview.py). Standard library only, so it starts anywhere.
@@ -42,6 +42,33 @@ FLOWS = {
     "boutiquepifa",
 }
 MAX_LINES = 50
+
+
+RATE_LIMITED_BODY = {
+    "error_code": "gw.QosAppFrequencyLimit",
+    "error_message": "App call exceeds limited frequency",
+}
+
+
+class RateLimit:
+    """The gateway's quota, as the sandbox enforces it (`--rate-limit N`): per app key, a
+    token bucket of N calls a second holding at most one second's worth (N calls). A call
+    finding it empty is answered HTTP 429 with 1688's `gw.QosAppFrequencyLimit` body."""
+
+    def __init__(self, rate: float):
+        self.rate = rate
+        self.capacity = max(1.0, rate)
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, app_key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            tokens, at = self._buckets.get(app_key, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - at) * self.rate)
+            allowed = tokens >= 1.0
+            self._buckets[app_key] = (tokens - 1.0 if allowed else tokens, now)
+        return allowed
 
 
 def seller_of(offer_id: int) -> int:
@@ -100,7 +127,9 @@ class Gateway:
         slow: float = 10.0,
         trickle: float = 0.5,
         app_secret: str = "",
+        rate_limit: float = 0.0,
     ):
+        self.rate_limit = RateLimit(rate_limit) if rate_limit > 0 else None
         self.app_key = app_key
         self.app_secret = app_secret
         self.latency = latency
@@ -232,7 +261,9 @@ class CallLog:
     calls, `lookups` the Product details calls, `by_path` every call by its path (the
     order calls: create, detail, order list, payment links, cancel); `urls` holds the
     path and query of the last requests, as the sandbox saw them (a secret must never be
-    there)."""
+    there). With
+    `--rate-limit`, `rate_limited` counts the calls refused for the quota and
+    `accepted_per_second` the calls let through in each second since the sandbox started."""
 
     PATH = "/calls"
     KEPT_URLS = 2000
@@ -245,6 +276,17 @@ class CallLog:
         self.lookups_by_offer: dict[str, int] = {}
         self.urls: deque[str] = deque(maxlen=self.KEPT_URLS)
         self.by_path: dict[str, int] = {}
+        self.rate_limited = 0
+        self.accepted_per_second: dict[int, int] = {}
+        self._started = time.monotonic()
+
+    def limited(self, refused: bool) -> None:
+        with self._lock:
+            if refused:
+                self.rate_limited += 1
+            else:
+                second = int(time.monotonic() - self._started)
+                self.accepted_per_second[second] = self.accepted_per_second.get(second, 0) + 1
 
     def seen(self, url: str) -> None:
         path = url.split("?")[0]
@@ -277,6 +319,8 @@ class CallLog:
                     "lookups": self.lookups,
                     "lookups_by_offer": self.lookups_by_offer,
                     "urls": list(self.urls),
+                    "rate_limited": self.rate_limited,
+                    "accepted_per_second": self.accepted_per_second,
                     "by_path": self.by_path,
                 }
             ).encode()
@@ -305,6 +349,8 @@ def make_handler(sandbox: Gateway):
                 return
             if path == PREVIEW_PATH:
                 calls.count(raw)
+            if self.over_quota(_app_key_of(raw)):
+                return
             if sandbox.latency:
                 time.sleep(sandbox.latency)
             self.send(*sandbox.answer(path, raw))
@@ -324,11 +370,24 @@ def make_handler(sandbox: Gateway):
                 calls.seen(self.path)
                 if url.path == PRODUCT_DETAIL_PATH:
                     calls.count_lookup(url.query)
+                if self.over_quota(dict(parse_qsl(url.query)).get("appKey", "")):
+                    return
                 if sandbox.latency:
                     time.sleep(sandbox.latency)
                 self.send(*sandbox.answer_query(url.path, url.query))
                 return
             self.send(200, "text/plain; charset=utf-8", conventions)
+
+        def over_quota(self, app_key: str) -> bool:
+            """With `--rate-limit`: answer a call over the app key's quota as the gateway
+            does (HTTP 429, `gw.QosAppFrequencyLimit`) and say so."""
+            if sandbox.rate_limit is None:
+                return False
+            refused = not sandbox.rate_limit.take(app_key)
+            calls.limited(refused)
+            if refused:
+                self.send(429, "application/json", encode(RATE_LIMITED_BODY))
+            return refused
 
         def send(self, status: int, content_type: str, body: bytes):
             if isinstance(body, Dropped):  # the answer is lost: close, say nothing
@@ -364,6 +423,14 @@ def make_handler(sandbox: Gateway):
                 super().log_message(format, *args)
 
     return Handler
+
+
+def _app_key_of(raw: bytes) -> str:
+    try:
+        request = json.loads(raw)
+    except ValueError:
+        return ""
+    return str(request.get("appKey") or "") if isinstance(request, dict) else ""
 
 
 class _Server(ThreadingHTTPServer):
@@ -414,6 +481,13 @@ def main(argv: list[str] | None = None) -> None:
         help="seconds between the bytes of a trickled answer (offer ending 962)",
     )
     parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=float(os.environ.get("SANDBOX_RATE_LIMIT", "0")),
+        help="calls per second per app key (a bucket of one second's worth); "
+        "beyond: HTTP 429 gw.QosAppFrequencyLimit (default 0: no limit)",
+    )
+    parser.add_argument(
         "--cancel-too-fast",
         type=float,
         default=float(os.environ.get("SANDBOX_CANCEL_TOO_FAST_SECONDS", "10")),
@@ -429,6 +503,7 @@ def main(argv: list[str] | None = None) -> None:
             latency=args.latency,
             slow=args.slow,
             trickle=args.trickle,
+            rate_limit=args.rate_limit,
             cancel_too_fast=args.cancel_too_fast,
         ),
     )
