@@ -260,7 +260,12 @@ ORDER_WORKER_LOST = gettext_lazy(
 )
 ORDER_REFUSED = gettext_lazy("1688 refused the order: %(reason)s")
 
+ORDER_ID_CLASH_KIND = "id_clash"
 ORDER_CALL_FAILURES = {
+    ORDER_ID_CLASH_KIND: gettext_lazy(
+        "1688 answered with an order id already recorded for another order: check the "
+        "order on 1688 and say what happened."
+    ),
     "connection": gettext_lazy("The gateway could not be reached: try again later."),
     "timeout": gettext_lazy("The gateway did not answer in time: try again later."),
     "http": gettext_lazy("The gateway failed with an error page: try again later."),

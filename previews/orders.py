@@ -42,6 +42,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -104,10 +105,18 @@ class PaymentLink:
 # --------------------------------------------------------------------------- switches
 
 
+# The sandbox runs beside the product (`make run`, the tests): only a gateway on this
+# machine is taken for it. Any other address may be the production gateway under another
+# spelling (http://, :443, capitals) or behind a proxy, so it counts as production.
+SANDBOX_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
 def gateway_is_sandbox() -> bool:
-    """Whether the product talks to anything but the production gateway (the page banner's
-    rule: DAJI_API_URL is not DAJI_PRODUCTION_URL)."""
-    return settings.DAJI_API_URL.rstrip("/") != settings.DAJI_PRODUCTION_URL.rstrip("/")
+    """Whether the product talks to a sandbox on this machine (DAJI_API_URL's host is a
+    loopback address); anything else counts as the production gateway, for the page
+    banner and for whether ordering is on by default."""
+    host = (urlsplit(settings.DAJI_API_URL).hostname or "").lower()
+    return host in SANDBOX_HOSTS or host.endswith(".localhost")
 
 
 def ordering_enabled() -> bool:
@@ -600,7 +609,9 @@ def place_supplier_order(
             supplier_order=part,
             third_order_id=third_order_id,
             marker=gateway.order_marker(third_order_id),
-            message=gateway.order_message(third_order_id, part.request.comment),
+            message=gateway.order_message(
+                third_order_id
+            ),  # the note is for the approver, not the seller
             worker_token=token,
         )
         _settle(part.request_id)
@@ -756,6 +767,10 @@ def _record_created(
         attempt = OrderAttempt.objects.select_for_update().get(pk=attempt_id)
         if attempt.state not in (Attempt.SENT, Attempt.OUTCOME_UNKNOWN):
             return
+        clashing = _ids_held_elsewhere([created.order_id for created in answer.orders], attempt)
+        if clashing:
+            _record_id_clash(attempt, answer=answer, clashing=clashing)
+            return
         attempt.state = Attempt.CREATED
         attempt.answered_at = timezone.now()
         attempt.raw_body = answer.raw_body
@@ -799,6 +814,41 @@ def _record_created(
         )  # fmt: skip
         _settle(part.request_id)
     _refresh_quietly(placed, config)
+
+
+def _ids_held_elsewhere(order_ids: Sequence[str], attempt: OrderAttempt) -> list[str]:
+    """The 1688 order ids among `order_ids` already recorded for another attempt: never
+    attached to this one (they would mix two orders, perhaps two buyers')."""
+    return list(
+        PlacedOrder.objects.filter(order_id__in=order_ids)
+        .exclude(attempt=attempt)
+        .values_list("order_id", flat=True)
+    )
+
+
+def _record_id_clash(
+    attempt: OrderAttempt, *, answer: gateway.CreateAnswer, clashing: Sequence[str]
+) -> None:
+    """1688 said it created orders under ids we already hold for other orders: what was
+    created is not known for sure, so a person must look (outcome unknown, never resent)."""
+    ids = ", ".join(clashing)
+    logger.error("create answer for %s names order ids already on record: %s", attempt, ids)
+    attempt.state = Attempt.OUTCOME_UNKNOWN
+    attempt.answered_at = timezone.now()
+    attempt.raw_body = answer.raw_body
+    attempt.error_kind = failures.ORDER_ID_CLASH_KIND
+    attempt.upstream_message = ids
+    attempt.save()
+    part = attempt.supplier_order
+    reason = f"1688 answered with order ids already recorded for other orders: {ids}"
+    SupplierOrder.objects.filter(pk=part.pk).update(
+        state=Part.OUTCOME_UNKNOWN, state_reason=reason, updated_at=timezone.now()
+    )
+    _audit(
+        Action.OUTCOME_UNKNOWN, request=part.request_id, supplier_order=part, attempt=attempt,
+        comment=reason,
+    )  # fmt: skip
+    _settle(part.request_id)
 
 
 def _refresh_quietly(orders: Sequence[PlacedOrder], config: gateway.GatewayConfig) -> None:
@@ -939,6 +989,12 @@ def _resolve(
     attempt = OrderAttempt.objects.select_for_update().get(pk=attempt_id)
     if attempt.state != Attempt.OUTCOME_UNKNOWN:
         return attempt.state
+    clashing = set(_ids_held_elsewhere([detail.order_id for detail in found], attempt))
+    if clashing:  # an order of another attempt is no answer for this one: a person decides
+        logger.error("orders found for %s are recorded for others: %s", attempt, clashing)
+        found = [detail for detail in found if detail.order_id not in clashing]
+        if not found:
+            return attempt.state
     part = attempt.supplier_order
     placed = bool(found)
     attempt.state = Attempt.RESOLVED_PLACED if placed else Attempt.RESOLVED_NOT_PLACED

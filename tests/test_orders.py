@@ -20,6 +20,7 @@ from previews.models import (
     PreviewRun,
     SupplierOrder,
 )
+from previews.sandbox.orders import ORDER_ID_STEP
 
 from .ordering import (
     OTHER_SELLER,
@@ -592,3 +593,53 @@ def test_no_credential_is_stored_anywhere_along_the_path(buyer, approver, settin
             stored += [str(value) for value in row.values()]
     assert stored and any("AddressId invalid" in text for text in stored)
     assert not [text for text in stored if key in text or secret in text]
+
+
+def test_an_order_id_already_on_record_is_never_attached_to_another_order(buyer, approver, sandbox):
+    """A create answer naming a 1688 order id we already hold (a sandbox restarted, a
+    gateway mix-up) must not merge two orders, perhaps two buyers': the attempt's outcome
+    becomes unknown for a person to settle, and the earlier order stays as it was."""
+    first = approved(previewed_run(buyer, sandbox, {"A": [(offer(970), 2)]}), buyer, approver)
+    assert place(first, sandbox) == {"placed": 1}
+    earlier = PlacedOrder.objects.get()
+    # the id the sandbox hands out next is already recorded for the earlier attempt
+    next_id = str(int(earlier.order_id) + ORDER_ID_STEP)
+    PlacedOrder.objects.create(attempt=earlier.attempt, order_id=next_id)
+    second = approved(previewed_run(buyer, sandbox, {"B": [(offer(1970), 1)]}), buyer, approver)
+    place(second, sandbox)
+    assert len(sandbox_orders(sandbox)) == 2  # 1688 did create it: once, never resent
+    attempt = OrderAttempt.objects.get(supplier_order__request=second)
+    assert attempt.state == "outcome_unknown" and attempt.error_kind == "id_clash"
+    assert PlacedOrder.objects.get(order_id=next_id).attempt_id == earlier.attempt_id
+    assert not PlacedOrder.objects.filter(attempt=attempt).exists()
+    part = SupplierOrder.objects.get(request=second)
+    assert part.state == "outcome_unknown" and "already recorded" in orders.describe_state(part)
+    # the marker search finds the order but its id is another's: still for a person
+    orders.resolve_attempt(attempt_id=attempt.pk, config=config(sandbox))
+    attempt.refresh_from_db()
+    assert attempt.state == "outcome_unknown"
+
+
+def test_the_buyers_note_for_the_approver_is_not_sent_to_the_seller(buyer, approver, sandbox):
+    run = previewed_run(buyer, sandbox, {"A": [(offer(970), 1)]})
+    place(approved(run, buyer, approver, comment="for the Shenzhen project, internal"), sandbox)
+    (held,) = sandbox_orders(sandbox)
+    assert "Shenzhen" not in held["message"]
+    assert OrderAttempt.objects.get().marker in held["message"]
+
+
+def test_only_a_gateway_on_this_machine_counts_as_a_sandbox(settings):
+    settings.DAJI_ORDERING_ENABLED = None
+    for url in ("http://127.0.0.1:8001", "http://localhost:8001", "http://[::1]:8001"):
+        settings.DAJI_API_URL = url
+        assert orders.gateway_is_sandbox() and orders.ordering_enabled(), url
+    production = settings.DAJI_PRODUCTION_URL
+    for url in (
+        "https://example.invalid",
+        production.replace("https://", "http://"),
+        production.upper(),
+        production.rstrip("/") + ":443",
+        "http://gateway-proxy.internal:8080",
+    ):
+        settings.DAJI_API_URL = url
+        assert not orders.gateway_is_sandbox() and not orders.ordering_enabled(), url

@@ -360,3 +360,18 @@ def test_more_suppliers_than_a_form_can_list_are_previewed_with_one_box(
     assert response.status_code == 302
     run = PreviewRun.objects.get(owner=buyer)
     assert sum(len(s.requested_lines) for s in run.suppliers.all()) == 10_000
+
+
+def test_no_template_comment_shows_on_a_run_page(buyer_client, buyer, make_address):
+    """Django's `{# #}` ends at the line's end: a comment written over several lines is
+    printed as page text, so every template uses `{% comment %}` for those."""
+    from django.conf import settings
+
+    for template in (settings.BASE_DIR / "templates").rglob("*.html"):
+        for comment in re.findall(r"\{#(.*?)#\}", template.read_text(), flags=re.S):
+            assert "\n" not in comment, f"{template}: a {{# #}} comment over several lines"
+    run = finished_run(buyer, make_address(buyer), suppliers=2, lines=2)
+    html = buyer_client.get(reverse("previews:run-detail", args=[run.pk])).content.decode()
+    assert "{#" not in html and "#}" not in html
+    part = buyer_client.get(reverse("previews:run-supplier", args=[run.pk, 0]) + "?part=lines")
+    assert "{#" not in part.content.decode()

@@ -43,6 +43,18 @@ PAYMENT_URL_PATH = "/alibaba/alipay/url/get"
 CANCEL_ORDER_PATH = "/alibaba/trade/cancel"
 ORDERS_PATH = "/orders"
 FIRST_ORDER_ID = 4_012_345_678_901_234_567  # 19 digits, far above 2^53, as 1688's are
+
+
+ORDER_ID_STEP = 7919  # ids are not consecutive on 1688 either
+
+
+def first_order_id() -> int:
+    """Where this sandbox's order ids start: 19 digits like 1688's, and later at each
+    start (by the clock), so a restarted sandbox never hands out an id
+    the product already holds for an order of an earlier sandbox."""
+    return FIRST_ORDER_ID + int(time.time()) * ORDER_ID_STEP * 1000
+
+
 MAX_PAYMENT_ORDERS = 30
 CARRIAGE_CHANGE_FEN = 500  # scenario 977
 REPRICE_FEN = 100  # scenario 978
@@ -70,7 +82,7 @@ class OrderEndpoints:
         self.cancel_too_fast = cancel_too_fast
         self._orders: dict[str, dict] = {}
         self._orders_lock = threading.Lock()
-        self._next_order = FIRST_ORDER_ID
+        self._next_order = first_order_id()
         self._previewed: dict[str, int] = {}
 
     # ------------------------------------------------------------------ preview (978)
@@ -153,7 +165,7 @@ class OrderEndpoints:
         with self._orders_lock:
             for record in records:
                 order_id = str(self._next_order)
-                self._next_order += 7919
+                self._next_order += ORDER_ID_STEP
                 scenarios = {scenario_of(line["offerId"]) for line in record["cargoList"]}
                 order = {
                     "orderId": order_id,
