@@ -26,6 +26,7 @@ from babel.numbers import (
     format_currency,
     get_currency_name,
     get_currency_precision,
+    get_currency_symbol,
     list_currencies,
 )
 
@@ -133,13 +134,33 @@ def convert_unit_fen(total_fen: int, quantity: int, *, rate: Decimal, code: str)
         return _round(value, minor_digits(code))
 
 
+# The product shows CNY as "¥1,234.56" (`money.format_yuan`); a converted figure whose
+# symbol in the active locale looks like that (JPY's "¥" in English) shows its ISO code.
+CNY_LOOKALIKE_SYMBOLS = frozenset({"¥", "￥", "CN¥", "元"})
+ISO_CODE_PATTERN = "¤¤\xa0#,##0.00"  # digits replaced by the currency's own (currency_digits)
+
+
+def could_pass_for_cny(code: str, language: str | None) -> bool:
+    """Whether `code`'s symbol in the language could be read as the product's CNY."""
+    return get_currency_symbol(code, locale=babel_locale(language)) in CNY_LOOKALIKE_SYMBOLS
+
+
 def format_money(amount: Decimal | None, code: str, language: str | None) -> str:
     """An amount already rounded to the currency's digits, shown the locale's way
-    (US$1,234.50, JP¥1,235, KWD 1,234.568); an em dash when unknown."""
+    (US$1,234.50, JP¥1,235, KWD1.234); an em dash when unknown. A currency whose symbol
+    could pass for CNY's ("¥" for JPY in English) shows its ISO code ("JPY 30,315"), as a
+    converted figure must never be confused with the CNY record."""
     if amount is None:
         return "—"
+    locale = babel_locale(language)
+    pattern = ISO_CODE_PATTERN if could_pass_for_cny(code, language) else None
     return format_currency(
-        amount, code, locale=babel_locale(language), currency_digits=True, decimal_quantization=True
+        amount,
+        code,
+        format=pattern,
+        locale=locale,
+        currency_digits=True,
+        decimal_quantization=True,
     )
 
 

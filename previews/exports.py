@@ -126,15 +126,22 @@ COLUMNS = (
 
 def currency_columns(conversion: Conversion | None) -> tuple[Column, ...]:
     """The run's second currency (issue #15), after the CNY columns: a line's landed unit
-    cost and total converted with the rate the run stored; none without a rate."""
+    cost and total converted with the rate the run stored; none without a rate. A rate
+    that was stale when the run was created says so in the headers ("old rate")."""
     if conversion is None:
         return ()
     code = conversion.code
+    if conversion.stale:
+        unit_header = _("Landed unit cost (%(currency)s, old rate)") % {"currency": code}
+        total_header = _("Total (%(currency)s, old rate)") % {"currency": code}
+    else:
+        unit_header = _("Landed unit cost (%(currency)s)") % {"currency": code}
+        total_header = _("Total (%(currency)s)") % {"currency": code}
     number_format = "#,##0" + ("." + "0" * conversion.digits if conversion.digits else "")
     return (
         Column(
             "landed_unit_cost_converted",
-            _("Landed unit cost (%(currency)s)") % {"currency": code},
+            unit_header,
             14,
             Kind.CONVERTED,
             lambda r: conversion.unit_from_fen(r.line.landed_total_fen, r.line.quantity),
@@ -142,7 +149,7 @@ def currency_columns(conversion: Conversion | None) -> tuple[Column, ...]:
         ),
         Column(
             "total_converted",
-            _("Total (%(currency)s)") % {"currency": code},
+            total_header,
             12,
             Kind.CONVERTED,
             lambda r: conversion.from_fen(r.line.landed_total_fen),

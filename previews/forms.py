@@ -24,6 +24,7 @@ from .validators import (
     validate_currency_code,
     validate_no_control_characters,
     validate_no_control_characters_in_lines,
+    validate_rate_date,
     validate_spec_id,
 )
 
@@ -540,7 +541,13 @@ class PreferencesForm(forms.Form):
             ("", _("None (CNY only)")),
             *display_choices(language, also=self.initial.get("display_currency", "")),
         ]
-        self.fields["display_currency"].validators.append(validate_currency_code)
+        stored = self.initial.get("display_currency", "")
+
+        def validate_choice(code: str) -> None:
+            if code != stored:  # a code stored earlier may be kept, never breaks the page
+                validate_currency_code(code)
+
+        self.fields["display_currency"].validators.append(validate_choice)
         self.helper = FormHelper()
         self.helper.form_tag = False
 
@@ -626,3 +633,8 @@ class ExchangeRateAdminForm(CleanTextModelForm):
 
     def clean_currency(self):
         return self.cleaned_data["currency"].strip().upper()
+
+    def clean_as_of(self):
+        as_of = self.cleaned_data["as_of"]
+        validate_rate_date(as_of)
+        return as_of

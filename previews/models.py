@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
@@ -1127,6 +1128,13 @@ class ExchangeRate(models.Model):
 
     def __str__(self):
         return f"1 {self.currency} = {currencies.format_rate(self.rate)} CNY ({self.as_of})"
+
+    def clean(self):
+        super().clean()
+        try:
+            validators.validate_rate_date(self.as_of)
+        except ValidationError as error:
+            raise ValidationError({"as_of": error}) from error
 
 
 class RateFetch(models.Model):

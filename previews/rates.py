@@ -51,8 +51,12 @@ FETCH_TIMEOUT = (3.05, 10)  # connect, read (seconds): the recovery timer waits 
 
 
 def current_rate(code: str) -> ExchangeRate | None:
-    """The rate a new run uses for `code`: the latest manual one, else the latest fetched."""
-    rates = ExchangeRate.objects.filter(currency=code).order_by("-as_of", "-pk")
+    """The rate a new run uses for `code`: the latest manual one, else the latest fetched;
+    never one dated after today (the admin refuses those, and one that slipped in must not
+    win for ever)."""
+    rates = ExchangeRate.objects.filter(currency=code, as_of__lte=timezone.localdate()).order_by(
+        "-as_of", "-pk"
+    )
     return (
         rates.filter(source=ExchangeRate.Source.MANUAL).first()
         or rates.filter(source=ExchangeRate.Source.ECB).first()

@@ -4,6 +4,7 @@ import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -15,6 +16,7 @@ from .currency import (
     RATE_SIGNIFICANT_DIGITS,
     RateError,
     check_rate,
+    codes_in_use,
     is_known_currency,
 )
 from .limits import (
@@ -264,7 +266,9 @@ def validate_no_control_characters(value: str) -> None:
 
 
 def validate_currency_code(value: str) -> None:
-    """An ISO 4217 code that Babel knows, in capitals, and not CNY (the record's own)."""
+    """An ISO 4217 code in capitals of a currency in use today (`currency.codes_in_use`,
+    the Settings page's choices: no XXX, XAU or ESP), and not CNY (the record's own).
+    Only what is typed is checked: a code stored earlier is read without it."""
     if value == CNY:
         raise ValidationError(
             _("CNY is the currency of the record; choose another."), code="currency_is_cny"
@@ -274,6 +278,25 @@ def validate_currency_code(value: str) -> None:
             _("“%(code)s” is not an ISO 4217 currency code (three capitals, e.g. USD)."),
             code="unknown_currency",
             params={"code": value},
+        )
+    if value not in codes_in_use():
+        raise ValidationError(
+            _(
+                "“%(code)s” is not a currency in use today (no test code, precious metal or "
+                "withdrawn currency); choose one such as USD or EUR."
+            ),
+            code="currency_not_in_use",
+            params={"code": value},
+        )
+
+
+def validate_rate_date(value) -> None:
+    """A rate's as-of day: today or earlier (a rate dated later would win for ever)."""
+    if value is not None and value > timezone.localdate():
+        raise ValidationError(
+            _("A rate cannot be dated after today (%(today)s); enter the day it was set."),
+            code="rate_in_future",
+            params={"today": timezone.localdate().isoformat()},
         )
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from previews import currency
 from previews.currency import (
@@ -13,6 +14,7 @@ from previews.currency import (
     RateError,
     check_rate,
     cny_rates,
+    codes_in_use,
     convert_fen,
     convert_unit_fen,
     format_money,
@@ -21,6 +23,7 @@ from previews.currency import (
     minor_digits,
     parse_ecb_daily,
 )
+from previews.validators import validate_currency_code
 
 ECB_DAILY = (Path(__file__).parent / "data" / "eurofxref-daily.xml").read_bytes()
 
@@ -77,7 +80,7 @@ def test_conversion_of_a_run():
 def test_formatting_follows_the_language():
     assert format_money(Decimal("1234.50"), "USD", "en") == "$1,234.50"
     assert format_money(Decimal("1234.50"), "USD", "zh-hans") == "US$1,234.50"
-    assert format_money(Decimal("1235"), "JPY", "en") == "¥1,235"
+    assert format_money(Decimal("1235"), "JPY", "en") == "JPY\xa01,235"  # not ¥, CNY's sign
     assert format_money(Decimal("1235"), "JPY", "zh-hans") == "JP¥1,235"
     assert format_money(Decimal("1.234"), "KWD", "en").endswith("1.234")
     assert format_money(None, "USD", "en") == "—"
@@ -170,3 +173,32 @@ def test_a_code_cldr_does_not_know_is_left_out():
         b"<Cube currency='USD'", b"<Cube currency='XYZ' rate='2'/><Cube currency='USD'"
     )
     assert "XYZ" not in parse_ecb_daily(body).per_euro
+
+
+def test_a_converted_figure_never_looks_like_cny():
+    """In English JPY's symbol is "¥", the product's CNY sign: its ISO code is shown
+    instead, with the yen's own (no) decimals, rounded half up."""
+    yen = convert_fen(139_475, rate=Decimal("0.046"), code="JPY")  # 30,320.65… yen
+    assert yen == Decimal("30321")
+    assert format_money(yen, "JPY", "en") == "JPY\xa030,321"
+    assert format_money(Decimal("30315"), "JPY", "en") == "JPY\xa030,315"
+    assert format_money(Decimal("30315"), "JPY", "zh-hans") == "JP¥30,315"  # not CNY's ¥
+    for code in sorted(codes_in_use() - {"CNY"}):
+        for language in ("en", "zh-hans"):
+            text = format_money(Decimal("1"), code, language)
+            assert not text.startswith(("¥", "￥", "CN¥", "-¥")), (code, language, text)
+    assert format_money(Decimal("2.35"), "USD", "en") == "$2.35"
+
+
+@pytest.mark.parametrize("code", ["XXX", "XAU", "XTS", "ESP", "DEM"])
+def test_a_code_not_in_use_today_is_refused(code):
+    """Known to CLDR but no currency anyone is paid in: a test code, gold, withdrawn."""
+    assert is_known_currency(code)
+    with pytest.raises(ValidationError) as refused:
+        validate_currency_code(code)
+    assert refused.value.code == "currency_not_in_use"
+
+
+@pytest.mark.parametrize("code", ["USD", "EUR", "JPY", "KWD", "HKD"])
+def test_a_currency_in_use_passes(code):
+    validate_currency_code(code)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -87,11 +88,11 @@ def test_the_run_stores_its_rate_and_shows_usd_beside_cny(buyer, buyer_client, e
 
 def test_an_old_run_keeps_the_rate_it_was_created_with(buyer, buyer_client, example_run):
     rates.set_display_currency(owner=buyer, code="USD")
-    first = manual_rate("USD", "7.1234")
+    first = manual_rate("USD", "7.1234", days_old=1)
     old_run = example_run()
     first.rate = Decimal("8")  # the administrator corrects the rate afterwards
     first.save()
-    manual_rate("USD", "8.5", days_old=-1)  # and adds a newer one
+    manual_rate("USD", "8.5")  # and adds a newer one (today's: never one dated later)
     html = page(buyer_client, old_run)
     assert converted(html) == ["$2.35", "$2.35", "$2.35"]
     assert "1 USD = 7.1234 CNY" in html and "8.5" not in html
@@ -163,7 +164,9 @@ def test_jpy_without_minor_units(buyer, buyer_client, example_run):
     rates.set_display_currency(owner=buyer, code="JPY")
     manual_rate("JPY", "0.046")
     html = page(buyer_client, example_run())
-    assert converted(html) == ["¥363", "¥363", "¥363"]  # 16.71 / 0.046 = 363.26…
+    # 16.71 / 0.046 = 363.26…, with the code, as "¥363" would read as CNY
+    assert converted(html) == ["JPY\xa0363", "JPY\xa0363", "JPY\xa0363"]
+    assert "¥363" not in html
 
 
 # --------------------------------------------------------------------------- exports
@@ -193,7 +196,7 @@ def test_xlsx_shows_yen_whole(buyer, buyer_client, example_run):
     content = buyer_client.get(reverse("previews:run-xlsx", args=[run.pk])).getvalue()
     sheet = load_workbook(io.BytesIO(content)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][-2:] == ("Landed unit cost (JPY)", "Total (JPY)")
+    assert rows[0][-2:] == ("Landed unit cost (JPY, old rate)", "Total (JPY, old rate)")
     line = next(row for row in sheet.iter_rows(min_row=2) if row[3].value == 670291644950)
     assert (line[-2].value, line[-1].value) == (363, 363)
     assert line[-1].number_format == "#,##0"
@@ -346,3 +349,126 @@ def test_the_admin_cannot_type_an_ecb_rate_nor_change_a_fetched_one(admin_client
     admin_client.post(change, {"currency": "EUR", "rate": "1", "as_of": "2026-11-20"})
     fetched.refresh_from_db()
     assert fetched.rate == Decimal("7.6")
+
+
+# --------------------------------------------------------------------------- acceptance fixes
+
+
+def test_the_comparison_shows_yen_with_its_code(buyer, buyer_client, example_run):
+    rates.set_display_currency(owner=buyer, code="JPY")
+    manual_rate("JPY", "0.046")
+    example_run()
+    now = example_run()
+    html = buyer_client.get(reverse("previews:run-compare", args=[now.pk])).content.decode()
+    assert converted(html) == ["JPY\xa0363"] * 4
+    assert "¥363" not in html
+
+
+def csv_rows(client, run) -> list[list[str]]:
+    content = client.get(reverse("previews:run-csv", args=[run.pk])).getvalue()
+    return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+
+
+def test_exports_flag_an_old_rate_in_the_converted_headers(buyer, buyer_client, example_run):
+    rates.set_display_currency(owner=buyer, code="USD")
+    manual_rate("USD", "7.1234", days_old=30)
+    run = example_run()
+    assert csv_rows(buyer_client, run)[0][-2:] == [
+        "Landed unit cost (USD, old rate)",
+        "Total (USD, old rate)",
+    ]
+    buyer_client.post(reverse("set_language"), {"language": "zh-hans"})
+    header = csv_rows(buyer_client, run)[0]
+    assert header[-2:] == ["到手单件成本(USD，旧汇率)", "合计(USD，旧汇率)"]
+
+
+def test_the_chinese_export_names_landed_unit_cost_as_the_page_does(
+    buyer, buyer_client, example_run
+):
+    rates.set_display_currency(owner=buyer, code="EUR")
+    manual_rate("EUR", "7.6")
+    run = example_run()
+    buyer_client.post(reverse("set_language"), {"language": "zh-hans"})
+    header = csv_rows(buyer_client, run)[0]
+    assert "到手单件成本(元)" in header and "合计(元)" in header
+    assert header[-2:] == ["到手单件成本(EUR)", "合计(EUR)"]
+    assert "到手单件成本" in page(buyer_client, run)
+
+
+@pytest.mark.parametrize("as_of", ["2099-01-01", "tomorrow"])
+def test_the_admin_refuses_a_rate_dated_after_today(admin_client, as_of):
+    if as_of == "tomorrow":
+        as_of = (today() + timedelta(days=1)).isoformat()
+    response = admin_client.post(
+        reverse("admin:previews_exchangerate_add"),
+        {"currency": "USD", "rate": "7.1", "as_of": as_of, "source": "manual"},
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["as_of"]
+    assert "cannot be dated after today" in errors[0]
+    assert not ExchangeRate.objects.exists()
+
+
+def test_the_admin_takes_a_rate_dated_today(admin_client):
+    response = admin_client.post(
+        reverse("admin:previews_exchangerate_add"),
+        {"currency": "USD", "rate": "7.1", "as_of": today().isoformat(), "source": "manual"},
+    )
+    assert response.status_code == 302
+    assert ExchangeRate.objects.get().as_of == today()
+
+
+def test_the_model_refuses_a_rate_dated_after_today():
+    rate = ExchangeRate(currency="USD", rate=Decimal("7.1"), as_of=today() + timedelta(days=1))
+    with pytest.raises(ValidationError) as refused:
+        rate.full_clean()
+    assert "as_of" in refused.value.message_dict
+
+
+def test_a_rate_dated_after_today_never_counts():
+    """Second line of defence: a row that got in some other way is ignored."""
+    future = ExchangeRate.objects.create(
+        currency="USD", rate=Decimal("9"), as_of=today() + timedelta(days=1)
+    )
+    assert rates.current_rate("USD") is None
+    current = manual_rate("USD", "7.1234", days_old=3)
+    assert rates.current_rate("USD") == current
+    fetched = manual_rate("USD", "7.2", source=ExchangeRate.Source.ECB)
+    assert rates.current_rate("USD") == current  # a manual rate still wins
+    current.delete()
+    assert rates.current_rate("USD") == fetched
+    assert future.pk
+
+
+@pytest.mark.parametrize("code", ["XXX", "XAU"])
+def test_the_admin_refuses_a_code_that_is_no_currency_in_use(admin_client, buyer, code):
+    response = admin_client.post(
+        reverse("admin:previews_exchangerate_add"),
+        {"currency": code, "rate": "7.1", "as_of": today().isoformat(), "source": "manual"},
+    )
+    assert response.status_code == 200
+    assert "currency" in response.context["adminform"].form.errors
+    assert not ExchangeRate.objects.exists()
+    response = admin_client.post(
+        reverse("admin:previews_buyerpreferences_add"),
+        {"owner": buyer.pk, "display_currency": code},
+    )
+    assert response.status_code == 200
+    assert "display_currency" in response.context["adminform"].form.errors
+    assert not BuyerPreferences.objects.exists()
+
+
+def test_a_stored_code_no_longer_offered_does_not_break_the_settings_page(
+    buyer, buyer_client, example_run
+):
+    BuyerPreferences.objects.create(owner=buyer, display_currency="XAU")  # from before
+    url = reverse("previews:preferences")
+    response = buyer_client.get(url)
+    assert response.status_code == 200
+    assert '<option value="XAU" selected>' in response.content.decode()
+    assert buyer_client.post(url, {"display_currency": "XAU"}).status_code == 302  # kept
+    assert rates.display_currency(owner=buyer) == "XAU"
+    assert converted(page(buyer_client, example_run())) == []  # no rate: CNY only
+    response = buyer_client.post(url, {"display_currency": "XXX"})
+    assert response.status_code == 200 and response.context["form"].errors["display_currency"]
+    assert rates.display_currency(owner=buyer) == "XAU"
