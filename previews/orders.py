@@ -698,49 +698,41 @@ def _error_fields(error: gateway.GatewayError) -> dict:
 
 def _record_unknown(attempt_id: int, *, error: gateway.GatewayError) -> None:
     reason = failures.english(failures.ORDER_OUTCOME_UNKNOWN, reason=error.reason)
-    with transaction.atomic():
-        attempt = OrderAttempt.objects.select_for_update().get(pk=attempt_id)
-        if attempt.state != Attempt.SENT:
-            return
-        for name, value in _error_fields(error).items():
-            setattr(attempt, name, value)
-        attempt.state = Attempt.OUTCOME_UNKNOWN
-        attempt.save()
-        SupplierOrder.objects.filter(pk=attempt.supplier_order_id, state=Part.SENDING).update(
-            state=Part.OUTCOME_UNKNOWN, state_reason=reason, updated_at=timezone.now()
-        )
-        part = attempt.supplier_order
-        _audit(
-            Action.OUTCOME_UNKNOWN,
-            request=part.request_id,
-            supplier_order=part,
-            attempt=attempt,
-            comment=reason,
-        )
-        _settle(part.request_id)
-    logger.warning("order attempt %s: outcome unknown (%s)", attempt.third_order_id, error.reason)
+    _record_failed_create(
+        attempt_id, error=error, reason=reason,
+        attempt_state=Attempt.OUTCOME_UNKNOWN, part_state=Part.OUTCOME_UNKNOWN,
+        action=Action.OUTCOME_UNKNOWN,
+    )  # fmt: skip
+    logger.warning("order attempt %s: outcome unknown (%s)", attempt_id, error.reason)
 
 
 def _record_refused(attempt_id: int, *, error: gateway.GatewayError) -> None:
     reason = failures.english(failures.ORDER_REFUSED, reason=error.reason)
+    _record_failed_create(
+        attempt_id, error=error, reason=reason,
+        attempt_state=Attempt.REFUSED, part_state=Part.REFUSED, action=Action.REFUSED,
+    )  # fmt: skip
+
+
+def _record_failed_create(
+    attempt_id: int, *, error: gateway.GatewayError, reason: str, attempt_state: str,
+    part_state: str, action: str,
+) -> None:  # fmt: skip
+    """A sent create that failed (lost or refused): the attempt, its part and the audit."""
     with transaction.atomic():
         attempt = OrderAttempt.objects.select_for_update().get(pk=attempt_id)
         if attempt.state != Attempt.SENT:
             return
         for name, value in _error_fields(error).items():
             setattr(attempt, name, value)
-        attempt.state = Attempt.REFUSED
+        attempt.state = attempt_state
         attempt.save()
         SupplierOrder.objects.filter(pk=attempt.supplier_order_id, state=Part.SENDING).update(
-            state=Part.REFUSED, state_reason=reason, updated_at=timezone.now()
+            state=part_state, state_reason=reason, updated_at=timezone.now()
         )
         part = attempt.supplier_order
         _audit(
-            Action.REFUSED,
-            request=part.request_id,
-            supplier_order=part,
-            attempt=attempt,
-            comment=reason,
+            action, request=part.request_id, supplier_order=part, attempt=attempt, comment=reason
         )
         _settle(part.request_id)
 
