@@ -191,3 +191,47 @@ def _read(response) -> int:
     if getattr(response, "streaming", False):
         return sum(len(chunk) for chunk in response.streaming_content)
     return len(response.content)
+
+
+# --------------------------------------------------------------------------- CPU by role
+
+CPU_ROLES = {
+    "web": ("gunicorn",),
+    "worker": ("celery", "run_worker"),
+    "sandbox": ("previews.sandbox",),
+    "postgres": ("postgres",),
+    "redis": ("redis-server",),
+}
+
+
+def cpu_seconds_by_role() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the processes of each role on this
+    machine, read from /proc, and by this benchmark itself: to say where a minute's CPU
+    went (take two readings and subtract)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals = dict.fromkeys([*CPU_ROLES, "bench"], 0.0)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / ticks
+        if int(entry) == os.getpid():
+            totals["bench"] += seconds
+            continue
+        for role, marks in CPU_ROLES.items():
+            if any(mark in command for mark in marks):
+                totals[role] += seconds
+                break
+    return totals
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float], seconds: float) -> str:
+    """Where the CPU went between two readings, in cores (1.0 = one core busy)."""
+    return (
+        ", ".join(f"{role} {(after[role] - before[role]) / seconds:.2f}" for role in before)
+        + f" cores (of {os.cpu_count()})"
+    )

@@ -7,9 +7,15 @@ persistent database connections as configured), with a real worker (concurrency 
 the sandbox answering each call in --latency seconds. Each buyer is a thread with its own
 session and keep-alive connection, keeping to its timetable (a late answer delays
 nothing else). Prints requests per second, p50/p95/p99 latency and errors, overall and per
-kind. Meant for PostgreSQL and Redis (DATABASE_URL, CELERY_BROKER_URL).
+kind, where the CPU went (cores used by each role) and the p95 of each 5 s. Meant for
+PostgreSQL and Redis (DATABASE_URL, CELERY_BROKER_URL).
 
-Usage: .venv/bin/python bench/load_buyers.py [--buyers 50] [--seconds 60] [--latency 2]
+A buyer's finished run was on their screen when it ended, and its page reloaded itself
+then (the progress script): that first view, which renders the page into the cache, is
+made once per buyer before the minute. `--cold` leaves it out, so the minute starts with
+50 first views at once.
+
+Usage: .venv/bin/python bench/load_buyers.py [--buyers 50] [--seconds 60] [--latency 2] [--cold]
 Loopback only: every address used is 127.0.0.1.
 """
 
@@ -20,7 +26,13 @@ import time
 import uuid
 from pathlib import Path
 
-from common import buyer_with_address, machine_load, setup_django
+from common import (
+    buyer_with_address,
+    cpu_seconds_by_role,
+    cpu_used,
+    machine_load,
+    setup_django,
+)
 
 # gunicorn must read the sessions this script makes: one secret key for both.
 SECRET_KEY = "bench-buyers-" + uuid.uuid4().hex * 2
@@ -131,6 +143,9 @@ def main():
     parser.add_argument("--buyers", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--latency", type=float, default=2.0)
+    parser.add_argument(
+        "--cold", action="store_true", help="the finished pages never shown before the minute"
+    )
     args = parser.parse_args()
     import subprocess
     import sys
@@ -156,7 +171,15 @@ def main():
                 web_env, log=Path(VAR) / "web.log", workers=2, threads=8, access_log=False
             ) as base,  # fmt: skip
         ):
+            if not args.cold:
+                # A buyer's finished run was on their screen when it ended: its page reloads
+                # then (the progress script), which renders it once into the cache.
+                warm = requests.Session()
+                for buyer in buyers:
+                    warm.cookies.set("sessionid", buyer["cookie"], domain="127.0.0.1")
+                    assert warm.get(f"{base}/runs/{buyer['finished']}/", timeout=30).ok
             load_before = machine_load()
+            cpu_before = cpu_seconds_by_role()
             results: list = []
             began = time.monotonic()
             until = began + args.seconds
@@ -168,6 +191,7 @@ def main():
                 thread.join()
             elapsed = time.monotonic() - began
             load_after = machine_load()
+            cpu_after = cpu_seconds_by_role()
     mine = [buyer["user"] for buyer in buyers]
     done = PreviewRun.objects.filter(owner__in=mine, status="done").count() - len(buyers)
     print(
@@ -183,6 +207,15 @@ def main():
     later = [r for r in results if r[3] >= began + WARM_UP_SECONDS]
     print("  " + report(f"after the first {WARM_UP_SECONDS} s", later,
                         elapsed - WARM_UP_SECONDS))  # fmt: skip
+    print("  CPU: " + cpu_used(cpu_before, cpu_after, elapsed))
+    # Where in the minute the slow answers were: p95 of each 5 s.
+    buckets: dict[int, list[float]] = {}
+    for _kind, ms, _ok, at in results:
+        buckets.setdefault(int((at - began) // 5), []).append(ms)
+    print(
+        "  p95 by 5 s: "
+        + " ".join(f"{percentile(v, 0.95):.0f}" for _k, v in sorted(buckets.items()))
+    )
 
 
 if __name__ == "__main__":

@@ -81,6 +81,27 @@ def owned_run(*, owner: AbstractBaseUser, pk: int) -> PreviewRun:
     return get_object_or_404(PreviewRun, pk=pk, owner=owner)
 
 
+def run_progress(*, owner: AbstractBaseUser, pk: int) -> PreviewRun:
+    """One of the buyer's runs for its progress poll, or 404: only the columns the poll
+    shows, its suppliers in order (`progress_suppliers`) with only what their badge reads
+    (`breakdown.supplier_badge`), in three queries. A page polls this every second while
+    its run works: no answer body or snapshot is read."""
+    records = PreviewRecord.objects.only(
+        "pk", "supplier_preview_id", "index", "status", "orderable_through_api", "sum_payment_fen"
+    )
+    suppliers = SupplierPreview.objects.only("pk", "run_id", "position", "status").order_by(
+        "position"
+    )
+    return get_object_or_404(
+        PreviewRun.objects.only("pk", "owner_id", "status", "dispatched_at").prefetch_related(
+            Prefetch("suppliers", queryset=suppliers, to_attr="progress_suppliers"),
+            Prefetch("progress_suppliers__records", queryset=records),
+        ),
+        pk=pk,
+        owner=owner,
+    )
+
+
 # --------------------------------------------------------------------------- addresses, suppliers
 
 

@@ -352,9 +352,9 @@ def run_supplier(request, pk, position):
 def run_status(request, pk):
     """Progress of a run for the page's polling script. Looking changes nothing, so eight
     polls at once send nothing."""
-    run = selectors.owned_run(owner=request.user, pk=pk)
+    run = selectors.run_progress(owner=request.user, pk=pk)
     suppliers = []
-    for supplier in run.suppliers.prefetch_related("records").order_by("position"):
+    for supplier in run.progress_suppliers:
         label, colour = supplier_badge(supplier)  # the page's own badge, by the one rule
         suppliers.append(
             {"id": supplier.pk, "status": supplier.status, "label": label, "colour": colour}
