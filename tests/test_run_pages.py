@@ -375,3 +375,31 @@ def test_no_template_comment_shows_on_a_run_page(buyer_client, buyer, make_addre
     assert "{#" not in html and "#}" not in html
     part = buyer_client.get(reverse("previews:run-supplier", args=[run.pk, 0]) + "?part=lines")
     assert "{#" not in part.content.decode()
+
+
+def test_the_progress_poll_reads_no_answer_body_whatever_the_run(buyer_client, buyer, make_address):
+    """A page polls its working run's status every second: three light queries after the
+    session and the buyer, the same for 2 suppliers or 40, and never an answer body."""
+    costs = []
+    for suppliers in (2, 40):
+        run = finished_run(buyer, make_address(buyer), suppliers=suppliers, lines=3)
+        waiting = _working_again(run)
+        url = reverse("previews:run-status", args=[run.pk])
+        response, sql = get(buyer_client, url)
+        state = response.json()
+        assert not state["finished"] and len(state["suppliers"]) == suppliers
+        badges = {s["id"]: s["label"] for s in state["suppliers"]}
+        assert badges[waiting.pk] == "Waiting"
+        assert sum(label == "Can be ordered" for label in badges.values()) == suppliers - 1
+        assert not any("raw_body" in query or "address_snapshot" in query for query in sql), sql
+        costs.append(len(sql))
+    assert costs[0] == costs[1] <= 5, costs
+
+
+def _working_again(run: PreviewRun) -> SupplierPreview:
+    PreviewRun.objects.filter(pk=run.pk).update(status=PreviewRun.Status.RUNNING,
+                                                finished_at=None)  # fmt: skip
+    waiting = SupplierPreview.objects.get(run=run, position=1)
+    SupplierPreview.objects.filter(pk=waiting.pk).update(status=SupplierPreview.Status.PENDING)
+    PreviewRecord.objects.filter(supplier_preview=waiting).delete()
+    return waiting
