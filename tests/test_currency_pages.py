@@ -101,6 +101,25 @@ def test_an_old_run_keeps_the_rate_it_was_created_with(buyer, buyer_client, exam
     assert "1 USD = 8.5 CNY" in page(buyer_client, rerun)
 
 
+def test_the_runs_list_shows_each_runs_total_in_its_own_rate(buyer, buyer_client, example_run):
+    rates.set_display_currency(owner=buyer, code="USD")
+    usd = manual_rate("USD", "7.1234", days_old=1)
+    old_run = example_run()
+    usd.delete()
+    manual_rate("USD", "8.5")
+    new_run = example_run()
+    rates.set_display_currency(owner=buyer, code="")  # a run without: CNY only
+    plain_run = example_run()
+    html = buyer_client.get(reverse("previews:run-list")).content.decode()
+    rows = {
+        int(pk): row
+        for pk, row in re.findall(r'href="/runs/(\d+)/">#\d+</a>(.*?)</tr>', html, re.S)
+    }
+    assert converted(rows[old_run.pk]) == ["$2.35"] == converted(page(buyer_client, old_run))[:1]
+    assert converted(rows[new_run.pk]) == ["$1.97"] == converted(page(buyer_client, new_run))[:1]
+    assert converted(rows[plain_run.pk]) == [] and "¥16.71" in rows[plain_run.pk]
+
+
 def test_a_stale_rate_is_flagged_beside_every_figure(buyer, buyer_client, example_run, settings):
     settings.CURRENCY_RATE_MAX_AGE_DAYS = 7
     rates.set_display_currency(owner=buyer, code="USD")
