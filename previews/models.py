@@ -765,6 +765,17 @@ class OrderRequest(models.Model):
         return reverse("previews:order-request-detail", args=[self.pk])
 
     @property
+    def state_label(self) -> str:
+        """Its state as the pages show it: awaiting approval while some parts were already
+        placed (a part repriced at placing went back for approval) says so, not only
+        "Awaiting approval". Reads `supplier_orders.all()`: prefetch them."""
+        if self.state == self.State.AWAITING_APPROVAL:
+            placed = {SupplierOrder.State.PLACED, SupplierOrder.State.PARTLY_PLACED}
+            if any(part.state in placed for part in self.supplier_orders.all()):
+                return str(_("Partly placed, the rest awaiting approval"))
+        return self.get_state_display()
+
+    @property
     def total_fen(self) -> int:
         """The sum of its supplier orders' totals as last previewed (fen)."""
         return sum(order.previewed_total_fen or 0 for order in self.supplier_orders.all())

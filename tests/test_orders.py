@@ -303,6 +303,19 @@ def test_repriced_goes_back_to_approval_and_nothing_is_ordered_until_approved_ag
     assert len(held) == 1 and held[0]["sumPaymentFen"] == approved_total + 100
 
 
+def test_a_request_partly_placed_and_partly_repriced_says_both(buyer, approver, sandbox):
+    run = previewed_run(buyer, sandbox, {"A": [(offer(970), 2)], "B": [(offer(978), 2)]})
+    order_request = approved(run, buyer, approver)
+    assert place(order_request, sandbox) == {"placed": 1, "repriced": 1}
+    order_request = OrderRequest.objects.prefetch_related("supplier_orders").get()
+    assert order_request.state == "awaiting_approval"  # it is in the approvers' queue
+    assert order_request.state_label == "Partly placed, the rest awaiting approval"
+    waiting = request_all(
+        previewed_run(buyer, sandbox, {"C": [(offer(970, 650001), 2)]}), buyer, ""
+    )
+    assert waiting.state_label == "Awaiting approval"
+
+
 def test_a_tolerance_lets_a_small_change_through(buyer, approver, sandbox, settings):
     settings.ORDER_PRICE_TOLERANCE_FEN = 100
     run = previewed_run(buyer, sandbox, {"A": [(offer(978), 2)]})
