@@ -725,6 +725,17 @@ def order_payment_links(request):
         request.session["payment_links"] = [
             {"order_ids": list(link.order_ids), "url": link.url} for link in links
         ]
+        left_out = len(chosen) - sum(len(link.order_ids) for link in links)
+        if left_out:
+            messages.info(
+                request,
+                ngettext(
+                    "%(n)s selected order was left out: it is paid, cancelled or closed.",
+                    "%(n)s selected orders were left out: they are paid, cancelled or closed.",
+                    left_out,
+                )
+                % {"n": left_out},
+            )
     return redirect("previews:order-list")
 
 

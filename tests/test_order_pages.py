@@ -372,6 +372,13 @@ def test_orders_page_payment_links_and_cancel(buyer_client, buyer, approver, san
     assert order.cancelled_at is not None and order.cancel_reason == "buyerCancel"
     html = text(buyer_client.get(reverse("previews:order-list")))
     assert "Cancelled (The buyer cancels)" in html
+    # both selected again: the cancelled one is left out, and the page says so
+    response = buyer_client.post(
+        reverse("previews:order-payment-links"), {"order": [o.pk for o in created]}, follow=True
+    )
+    links = response.context["payment_links"]
+    assert len(links) == 1 and links[0]["order_ids"] == [created[1].order_id]
+    assert "1 selected order was left out: it is paid, cancelled or closed." in text(response)
 
 
 def test_too_soon_cancel_says_try_again(buyer_client, buyer, approver, sandbox):
