@@ -9,7 +9,7 @@ it to done; the ideal is suppliers / rate (20 s). The sandbox's `GET /calls` say
 calls it refused for the limit (the figure: 0).
 
 Usage: .venv/bin/python bench/quota_1000.py [--suppliers 1000] [--rate 50] [--workers 4]
-       [--concurrency 1] [--no-quota]
+       [--concurrency 1] [--lines 1] [--latency 0.1] [--no-quota]
 """
 
 import argparse
@@ -48,10 +48,11 @@ def main():
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--lines", type=int, default=1, help="lines per supplier")
     parser.add_argument("--no-quota", action="store_true")
     args = parser.parse_args()
     user, address = buyer_with_address(f"bench-{time.time_ns()}")
-    lines = stock_suppliers(user, args.suppliers)
+    lines = stock_suppliers(user, args.suppliers, lines=args.lines)
     warm_user, warm_address = buyer_with_address(f"bench-warm-{time.time_ns()}")
     warm_lines = stock_suppliers(warm_user, 2, first_seller=690000)
     quota = "0" if args.no_quota else f"{args.rate:g}"
@@ -77,7 +78,7 @@ def main():
         statuses[status] = statuses.get(status, 0) + 1
     ideal = args.suppliers / args.rate
     print(
-        f"{args.suppliers} suppliers, gateway limit {args.rate:g} calls/s, quota "
+        f"{args.suppliers} suppliers × {args.lines} lines, gateway limit {args.rate:g} calls/s, quota "
         f"{'off' if args.no_quota else quota + ' calls/s'}, {args.workers} workers × "
         f"{args.concurrency}, {configuration()}: submit to done {elapsed:.1f} s = "
         f"{elapsed / ideal:.2f}× the ideal {ideal:.0f} s; rate-limit answers "
