@@ -820,10 +820,15 @@ class SupplierOrder(models.Model):
     records = models.PositiveIntegerField(_("orders 1688 will create"), default=1)
     # The figures of the preview it was requested from (fen).
     previewed_total_fen = models.BigIntegerField(_("total payable (previewed)"))
-    goods_fen = models.BigIntegerField(_("goods"), null=True, blank=True)
+    # By the run page's rule (money.reconcile), so they add up as they do there:
+    # goods − discounts + carriage + other fees + unexplained = previewed total.
+    goods_fen = models.BigIntegerField(_("goods (after line promotions)"), null=True, blank=True)
     carriage_fen = models.BigIntegerField(_("carriage"), null=True, blank=True)
-    discount_fen = models.BigIntegerField(_("discounts"), null=True, blank=True)
+    discount_fen = models.BigIntegerField(_("order discounts"), null=True, blank=True)
     additional_fee_fen = models.BigIntegerField(_("other fees"), null=True, blank=True)
+    unexplained_fen = models.BigIntegerField(
+        _("unexplained difference (gateway)"), null=True, blank=True
+    )
     trade_mode_name = models.CharField(_("trade mode"), max_length=120, blank=True)
     trade_type = models.CharField(_("trade type"), max_length=60, blank=True)
     pay_window = models.TextField(_("pay window"), blank=True)

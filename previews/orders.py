@@ -57,11 +57,12 @@ from .models import (
     OrderAuditEvent,
     OrderRequest,
     PlacedOrder,
+    PreviewRecord,
     PreviewRun,
     SupplierOrder,
     SupplierPreview,
 )
-from .money import format_fen, yuan_to_fen
+from .money import format_fen, reconcile, yuan_to_fen
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -176,6 +177,38 @@ def orderable_suppliers(*, run: PreviewRun) -> list[SupplierPreview]:
     return [s for s in suppliers if s.can_be_ordered and s.pk not in taken]
 
 
+def part_figures(records: Sequence[PreviewRecord]) -> dict[str, int | None]:
+    """A part's totals block from the records it returned, each explained by the run
+    page's own rule (`money.reconcile`, as `breakdown` does), so the request shows the
+    figures the run page showed and they add up: goods (after line promotions) − order
+    discounts + carriage + other fees + unexplained = the previewed total."""
+    if not records:
+        return dict.fromkeys(_FIGURES)
+    figures = dict.fromkeys(_FIGURES, 0)
+    for record in records:
+        lines = list(record.lines.all())
+        goods = None
+        if lines and all(line.amount_fen is not None for line in lines):
+            goods = sum(line.amount_fen for line in lines)
+        explained = reconcile(
+            goods_fen=goods,
+            no_carriage_fen=record.sum_payment_no_carriage_fen,
+            discount_fen=record.discount_fen,
+            carriage_fen=record.sum_carriage_fen,
+            additional_fee_fen=record.additional_fee_fen,
+            total_fen=record.sum_payment_fen,
+        )
+        figures["goods_fen"] += explained.goods_fen
+        figures["discount_fen"] += explained.order_discount_fen
+        figures["carriage_fen"] += explained.carriage_fen
+        figures["additional_fee_fen"] += explained.other_fees_fen
+        figures["unexplained_fen"] += explained.unexplained_fen or 0
+    return figures
+
+
+_FIGURES = ("goods_fen", "discount_fen", "carriage_fen", "additional_fee_fen", "unexplained_fen")
+
+
 def _parts(run: PreviewRun, supplier: SupplierPreview) -> list[dict]:
     """One create call's worth per ≤50 lines of a supplier: the exact address and lines
     the preview sent, and the figures of the records that part returned."""
@@ -212,10 +245,7 @@ def _parts(run: PreviewRun, supplier: SupplierPreview) -> list[dict]:
                 "flow_flag": (first.flow_flag if first else "") or run.flow or "general",
                 "records": len(mine),
                 "previewed_total_fen": total("sum_payment_fen") or 0,
-                "goods_fen": total("sum_payment_no_carriage_fen"),
-                "carriage_fen": total("sum_carriage_fen"),
-                "discount_fen": total("discount_fen"),
-                "additional_fee_fen": total("additional_fee_fen"),
+                **part_figures(mine),
                 "trade_mode_name": shorten_for_column(
                     mode.get("name")
                     or (first.trade_mode_names[0] if first and first.trade_mode_names else ""),
@@ -259,7 +289,7 @@ def request_ordering(
         raise OrderingRefused(failures.ORDER_RUN_NOT_DONE)
     if run.is_stale:
         raise OrderingRefused(failures.ORDER_RUN_STALE)
-    suppliers = list(run.suppliers.prefetch_related("records").order_by("position"))
+    suppliers = list(run.suppliers.prefetch_related("records__lines").order_by("position"))
     if supplier_preview_ids is None:
         chosen = [s for s in suppliers if s.can_be_ordered]
         available = {s.pk for s in orderable_suppliers(run=run)}

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 import uuid
+from decimal import Decimal
 
 import pytest
 import requests
@@ -230,6 +232,43 @@ def test_request_page_shows_exactly_what_will_be_ordered(buyer_client, buyer, sa
     assert 'data-testid="waiting-for-approver"' in html  # the buyer may not approve
     assert 'data-testid="approve"' not in html
     assert 'data-action="requested"' in html
+
+
+def figures_of(block: str) -> dict[str, int]:
+    """The figures of a totals block (data-field → fen): "¥1,058.96" → 105896."""
+    found = re.findall(r'data-field="([a-z-]+)">(?:<span data-field="total">)?(−?¥[\d,.]+)', block)
+    return {name: round(Decimal(value.replace("−", "-").replace("¥", "").replace(",", "")) * 100)
+            for name, value in found}  # fmt: skip
+
+
+def blocks_by_supplier(html: str, section: str, block: str) -> dict[str, dict[str, int]]:
+    """Each supplier's totals block of a page: {supplier: {field: fen}}."""
+    found = {}
+    for part in html.split(f'data-testid="{section}" data-supplier="')[1:]:
+        name = part.split('"', 1)[0]
+        found[name] = figures_of(part.split(f'data-testid="{block}"', 1)[1].split("</dl>")[0])
+    return found
+
+
+def test_a_request_shows_the_run_pages_figures_and_they_add_up(buyer_client, buyer, sandbox):
+    """The 义乌 supplier has a ¥20 order discount: the request's block is the run page's
+    (goods after line promotions − order discounts + carriage = total), not the goods
+    with the discount already taken off and then taken off again."""
+    run = previewed_run(buyer, sandbox)
+    on_run_page = blocks_by_supplier(
+        text(buyer_client.get(run.get_absolute_url())), "supplier-section", "supplier-totals"
+    )
+    order_request = request_all(run, buyer)
+    on_request = blocks_by_supplier(
+        text(buyer_client.get(order_request.get_absolute_url())), "supplier-order", "order-totals"
+    )
+    assert set(on_request) == set(CART) and on_run_page["义乌日用百货"]["order-discount"] == 2000
+    for name, shown in on_request.items():
+        adds_up = (shown["goods"] - shown["order-discount"] + shown["carriage"]
+                   + shown.get("other-fees", 0) + shown.get("unexplained", 0))  # fmt: skip
+        assert adds_up == shown["previewed-total"] == on_run_page[name]["total"]
+        for field in ("goods", "order-discount", "carriage"):
+            assert shown[field] == on_run_page[name][field], (name, field)
 
 
 def test_a_buyer_cannot_approve_their_own_request_unless_the_setting_allows(
