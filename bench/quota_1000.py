@@ -78,7 +78,8 @@ def main():
         statuses[status] = statuses.get(status, 0) + 1
     ideal = args.suppliers / args.rate
     print(
-        f"{args.suppliers} suppliers × {args.lines} lines, gateway limit {args.rate:g} calls/s, quota "
+        f"{args.suppliers} suppliers × {args.lines} lines, gateway limit {args.rate:g} calls/s, "
+        f"quota "
         f"{'off' if args.no_quota else quota + ' calls/s'}, {args.workers} workers × "
         f"{args.concurrency}, {configuration()}: submit to done {elapsed:.1f} s = "
         f"{elapsed / ideal:.2f}× the ideal {ideal:.0f} s; rate-limit answers "

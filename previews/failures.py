@@ -231,6 +231,9 @@ ORDER_NOT_UNPAID = gettext_lazy(
     "Only an order waiting for payment can be cancelled; this one is “%(status)s”."
 )
 ORDER_CANCEL_REASON = gettext_lazy("Choose a reason for cancelling.")
+ORDER_CANCEL_IN_FLIGHT = gettext_lazy(
+    "A cancel of this order is being sent already: look at the orders page in a moment."
+)
 ORDER_CANCEL_TOO_FAST = gettext_lazy(
     "1688 does not let an order be cancelled within 10 seconds of its creation: try again "
     "in a few seconds."

@@ -985,6 +985,9 @@ class PlacedOrder(models.Model):
         _("cancel reason"), max_length=20, choices=CancelReason.choices, blank=True
     )
     cancel_remark = models.CharField(_("cancel remark"), max_length=200, blank=True)
+    # Claimed before the cancel call is sent, so a double click sends it once
+    # (orders.cancel_order); given back when the call fails.
+    cancel_claimed_at = models.DateTimeField(_("cancel being sent since"), null=True, blank=True)
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

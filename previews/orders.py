@@ -1198,6 +1198,9 @@ def payment_links(
     return links
 
 
+CANCEL_CLAIM_LAPSES = timedelta(minutes=5)
+
+
 def cancel_order(
     *,
     placed_order: PlacedOrder,
@@ -1220,9 +1223,27 @@ def cancel_order(
     if not order.is_unpaid:
         raise OrderingRefused(failures.ORDER_NOT_UNPAID % {"status": order.status or "-"})
     remark = remark.strip()[:200]
+    # Claimed before it is sent: of two clicks at once, one sends the cancel. A claim
+    # whose process died mid-call lapses after CANCEL_CLAIM_LAPSES (longer than any call).
+    now = timezone.now()
+    claimed = (
+        PlacedOrder.objects.filter(pk=order.pk, cancelled_at__isnull=True)
+        .filter(
+            Q(cancel_claimed_at__isnull=True) | Q(cancel_claimed_at__lt=now - CANCEL_CLAIM_LAPSES)
+        )
+        .update(cancel_claimed_at=now)
+    )
+    if not claimed:
+        order.refresh_from_db()
+        if order.cancelled_at is not None:
+            raise OrderingRefused(failures.ORDER_NOT_UNPAID % {"status": order.status or "-"})
+        raise OrderingRefused(failures.ORDER_CANCEL_IN_FLIGHT)
     try:
         gateway.cancel_order(_config(config), order_id=order.order_id, reason=reason, remark=remark)
     except gateway.GatewayError as error:
+        PlacedOrder.objects.filter(pk=order.pk, cancel_claimed_at=now).update(
+            cancel_claimed_at=None
+        )
         text = failures.order_call_failure(
             str(error.kind), code=error.error_code or "", message=error.message
         )

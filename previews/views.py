@@ -35,6 +35,7 @@ from .forms import (
 from .imports import TooManyRows, decode_upload, parse_cart_rows, parse_offer_id
 from .models import OfferLookup, PreviewRun
 from .picker import build_picker
+from .templatetags.previews_tags import order_status
 from .validators import parse_quantity
 
 IMPORT_ERRORS_SHOWN = 200
@@ -374,8 +375,9 @@ def run_rerun(request, pk):
     run = selectors.owned_run(owner=request.user, pk=pk)
     try:
         token = uuid.UUID(request.POST.get("submission_token", ""))
-    except ValueError:
-        token = uuid.uuid4()
+    except ValueError:  # without its button's token a repeated post would run twice
+        messages.error(request, _("This page was out of date: press “Run again” once more."))
+        return redirect(run)
     new_run, _created = runs.rerun(run=run, submission_token=token)
     return redirect(new_run)
 
@@ -767,6 +769,9 @@ def order_refresh(request):
 def order_cancel(request, pk):
     """Cancel an unpaid order with 1688's reason and a remark."""
     order = selectors.owned_placed_order(user=request.user, pk=pk)
+    if request.method != "POST" and not order.is_unpaid:  # cancelled, paid or closed
+        messages.info(request, failures.ORDER_NOT_UNPAID % {"status": order_status(order.status)})
+        return redirect("previews:order-list")
     form = CancelOrderForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

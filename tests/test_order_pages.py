@@ -411,6 +411,9 @@ def test_orders_page_payment_links_and_cancel(buyer_client, buyer, approver, san
     assert order.cancelled_at is not None and order.cancel_reason == "buyerCancel"
     html = text(buyer_client.get(reverse("previews:order-list")))
     assert "Cancelled (The buyer cancels)" in html
+    again = buyer_client.get(cancel, follow=True)  # no cancel form for a cancelled order
+    assert again.redirect_chain[-1][0] == reverse("previews:order-list")
+    assert "Only an order waiting for payment can be cancelled" in text(again)
     # both selected again: the cancelled one is left out, and the page says so
     response = buyer_client.post(
         reverse("previews:order-payment-links"), {"order": [o.pk for o in created]}, follow=True

@@ -4,11 +4,14 @@ The orders a scenario leaves are counted through the sandbox (`GET /orders`)."""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from datetime import timedelta
 
 import pytest
+import requests
+from django.db import connection
 from django.utils import timezone
 
 from previews import gateway, orders
@@ -488,6 +491,44 @@ def test_cancel_an_unpaid_order_with_a_reason(buyer, approver, other_buyer, sand
         orders.cancel_order(placed_order=placed, person=buyer, reason="other")
     with pytest.raises(orders.OrderingRefused, match="None of the selected"):
         orders.payment_links(orders=[placed], actor=buyer, config=config(sandbox))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_on_cancel_sends_one_cancel(buyer, approver, sandbox):
+    """Four cancels of one order at the same moment (a double click, two tabs): one is
+    sent and succeeds; the others are refused without reaching the gateway."""
+    run = previewed_run(buyer, sandbox, {"A": [(offer(970), 2)]})
+    place(approved(run, buyer, approver), sandbox)
+    placed = PlacedOrder.objects.get()
+    time.sleep(0.6)  # this sandbox refuses a cancel within 0.5 s of creation
+    start = threading.Barrier(4)
+    outcomes = []
+
+    def cancel():
+        start.wait()
+        try:
+            orders.cancel_order(
+                placed_order=placed, person=buyer, reason="buyerCancel", config=config(sandbox)
+            )
+            outcomes.append("cancelled")
+        except orders.OrderingRefused as refused:
+            outcomes.append(refused.message)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=cancel) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    calls = requests.get(f"{sandbox}/calls", timeout=5).json()["by_path"]
+    assert calls.get(gateway.CANCEL_ORDER_PATH) == 1, (calls, outcomes)
+    assert outcomes.count("cancelled") == 1, outcomes
+    assert all("being sent already" in o or "waiting for payment" in o
+               for o in outcomes if o != "cancelled"), outcomes  # fmt: skip
+    assert OrderAuditEvent.objects.filter(action="cancelled").count() == 1
+    assert not OrderAuditEvent.objects.filter(action="cancel_refused").exists()
+    assert sandbox_orders(sandbox)[0]["status"] == "cancel"
 
 
 def test_cancel_too_soon_says_try_again_in_a_few_seconds(buyer, approver, settings):

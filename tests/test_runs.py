@@ -233,6 +233,11 @@ def test_rerun_asks_the_same_snapshot(buyer, buyer_client, stocked_cart, no_disp
     assert [s.requested_lines for s in new.suppliers.all()] == [
         s.requested_lines for s in run.suppliers.all()
     ]
+    # without its button's token (a script, a tampered form), nothing runs: it says so
+    for data in ({}, {"submission_token": "not-a-token"}):
+        response = buyer_client.post(url, data, follow=True)
+        assert "This page was out of date" in response.content.decode()
+    assert PreviewRun.objects.count() == 2
 
 
 @pytest.mark.django_db
