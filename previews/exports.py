@@ -386,7 +386,7 @@ def order_audit_rows(events) -> list[list]:
                 event.placed_order.order_id if event.placed_order_id else "",
                 _yuan(event.total_fen),
                 _yuan(event.previous_total_fen),
-                event.comment,
+                event.shown_comment,
             ]
         )
     return rows

@@ -838,7 +838,9 @@ class SupplierOrder(models.Model):
     state = models.CharField(
         _("state"), max_length=20, choices=State.choices, default=State.AWAITING_APPROVAL
     )
-    state_reason = models.TextField(_("why"), blank=True)
+    state_reason = models.TextField(_("why"), blank=True)  # in English (order_notes.english)
+    note_kind = models.CharField(_("note"), max_length=30, blank=True)  # order_notes kinds
+    note_values = models.JSONField(_("note's values"), default=dict, blank=True)
     approved_total_fen = models.BigIntegerField(_("approved total"), null=True, blank=True)
     repriced_total_fen = models.BigIntegerField(
         _("total previewed before placing"), null=True, blank=True
@@ -865,6 +867,16 @@ class SupplierOrder(models.Model):
 
     def __str__(self):
         return f"{self.supplier_name} #{self.part + 1} ({self.get_state_display()})"
+
+    @property
+    def shown_reason(self) -> str:
+        """Why it is where it is, in the reader's language (`state_reason` in English for
+        a part recorded before notes were kept)."""
+        from . import order_notes
+
+        if self.note_kind:
+            return order_notes.text(self.note_kind, self.note_values)
+        return self.state_reason
 
     @property
     def price_difference_fen(self) -> int | None:
@@ -920,6 +932,8 @@ class OrderAttempt(models.Model):
     )
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     resolution = models.TextField(_("how it was resolved"), blank=True)
+    note_kind = models.CharField(_("note"), max_length=30, blank=True)  # order_notes kinds
+    note_values = models.JSONField(_("note's values"), default=dict, blank=True)
     resolution_checks = models.PositiveIntegerField(_("automatic checks"), default=0)
     last_checked_at = models.DateTimeField(_("last checked at"), null=True, blank=True)
 
@@ -939,6 +953,16 @@ class OrderAttempt(models.Model):
 
     def __str__(self):
         return f"{self.third_order_id} ({self.get_state_display()})"
+
+    @property
+    def shown_resolution(self) -> str:
+        """How it was settled, in the reader's language (`resolution`, in English, for an
+        attempt settled before notes were kept)."""
+        from . import order_notes
+
+        if self.note_kind:
+            return order_notes.text(self.note_kind, self.note_values)
+        return self.resolution
 
 
 class PlacedOrder(models.Model):
@@ -1088,6 +1112,8 @@ class OrderAuditEvent(models.Model):
     total_fen = models.BigIntegerField(_("total at that moment"), null=True, blank=True)
     previous_total_fen = models.BigIntegerField(_("total before"), null=True, blank=True)
     comment = models.TextField(_("comment"), blank=True)
+    note_kind = models.CharField(_("note"), max_length=30, blank=True)  # order_notes kinds
+    note_values = models.JSONField(_("note's values"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("order audit event")
@@ -1097,6 +1123,16 @@ class OrderAuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()}"
+
+    @property
+    def shown_comment(self) -> str:
+        """Its note in the reader's language and the person's comment; `comment` (in
+        English) for an event recorded before notes were kept, or a person's own words."""
+        from . import order_notes
+
+        if self.note_kind:
+            return order_notes.text(self.note_kind, self.note_values)
+        return self.comment
 
 
 # --------------------------------------------------------------------------- currencies

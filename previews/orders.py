@@ -49,7 +49,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import failures, gateway, limits
+from . import failures, gateway, limits, order_notes
 from .dispatch import send_once
 from .limits import shorten_for_column
 from .models import (
@@ -69,6 +69,9 @@ if TYPE_CHECKING:
     from django.db.models import QuerySet
 
 logger = logging.getLogger(__name__)
+
+# Our own note on a part or an event: a kind of `order_notes` and its values.
+type Note = tuple[str, dict]
 
 PLACE_TASK = "previews.place_order_request"
 APPROVE_PERMISSION = "previews.approve_orderrequest"
@@ -149,7 +152,12 @@ def _audit(
     total_fen: int | None = None,
     previous_total_fen: int | None = None,
     comment: str = "",
+    note: Note | None = None,
 ) -> OrderAuditEvent:
+    """One history event: a person's `comment`, or our own `note` (kept as kind and values
+    for the pages, in English in `comment` for the admin and the logs)."""
+    if note is not None:
+        comment = order_notes.english(*note)
     return OrderAuditEvent.objects.create(
         action=action,
         request_id=request if isinstance(request, int) else request.pk,
@@ -160,7 +168,20 @@ def _audit(
         total_fen=total_fen,
         previous_total_fen=previous_total_fen,
         comment=comment,
+        note_kind=note[0] if note else "",
+        note_values=note[1] if note else {},
     )
+
+
+def _reason(note: Note | None) -> dict:
+    """A part's reason fields for an update(): the note, and in English (no note: none)."""
+    if note is None:
+        return {"state_reason": "", "note_kind": "", "note_values": {}}
+    return {
+        "state_reason": order_notes.english(*note),
+        "note_kind": note[0],
+        "note_values": note[1],
+    }
 
 
 # --------------------------------------------------------------------------- requesting
@@ -452,8 +473,13 @@ def approve_request(
             total += new_total
             part.approved_total_fen = new_total
             part.state = Part.APPROVED
-            part.state_reason = ""
-            part.save(update_fields=["approved_total_fen", "state", "state_reason", "updated_at"])
+            part.state_reason, part.note_kind, part.note_values = "", "", {}
+            part.save(
+                update_fields=[
+                    "approved_total_fen", "state", "state_reason", "note_kind", "note_values",
+                    "updated_at",
+                ]
+            )  # fmt: skip
         locked.decided_by = approver
         locked.decided_at = now
         locked.decision_comment = comment.strip()
@@ -606,17 +632,19 @@ def place_supplier_order(
     try:
         preview = gateway.preview_order(config, address=address, cargo=cargo, flow=part.flow_flag)
     except gateway.GatewayError as error:
-        reason = failures.english(failures.ORDER_REPREVIEW_FAILED, reason=error.reason)
-        return _not_placed_before_sending(part, reason)
+        note = (order_notes.REPREVIEW_FAILED, _error_values(error))
+        return _not_placed_before_sending(part, note)
     blocked = [r for r in preview.records if not (r.status and r.can_order_through_api)]
     if blocked or not preview.records or any(r.sum_payment_fen is None for r in preview.records):
         problem = blocked[0] if blocked else None
-        why = failures.order_problem(
-            (problem.result_code or "") if problem else "",
-            (problem.message or "") if problem else "",
+        note = (
+            order_notes.REPREVIEW_NOT_ORDERABLE,
+            {
+                "code": (problem.result_code or "") if problem else "",
+                "message": (problem.message or "") if problem else "",
+            },
         )
-        reason = failures.english(failures.ORDER_REPREVIEW_NOT_ORDERABLE, reason=why)
-        return _not_placed_before_sending(part, reason)
+        return _not_placed_before_sending(part, note)
     now_total = sum(r.sum_payment_fen for r in preview.records)
     approved = (
         part.approved_total_fen if part.approved_total_fen is not None else part.previewed_total_fen
@@ -681,34 +709,29 @@ def place_supplier_order(
     return SupplierOrder.objects.get(pk=part.pk).state
 
 
-def _not_placed_before_sending(part: SupplierOrder, reason: str) -> str:
+def _not_placed_before_sending(part: SupplierOrder, note: Note) -> str:
     with transaction.atomic():
         if SupplierOrder.objects.filter(pk=part.pk, state=Part.APPROVED).update(
-            state=Part.NOT_PLACED, state_reason=reason, updated_at=timezone.now()
+            state=Part.NOT_PLACED, updated_at=timezone.now(), **_reason(note)
         ):
-            _audit(Action.NOT_PLACED, request=part.request_id, supplier_order=part, comment=reason)
+            _audit(Action.NOT_PLACED, request=part.request_id, supplier_order=part, note=note)
             _settle(part.request_id)
     return SupplierOrder.objects.get(pk=part.pk).state
 
 
 def _repriced(part: SupplierOrder, *, now_total: int, approved: int) -> str:
-    reason = failures.english(
-        failures.ORDER_REPRICED,
-        approved=format_fen(approved),
-        now=format_fen(now_total),
-        difference=("+" if now_total > approved else "") + format_fen(now_total - approved),
-    )
+    note = (order_notes.REPRICED, {"approved": approved, "now": now_total})
     with transaction.atomic():
         if SupplierOrder.objects.filter(pk=part.pk, state=Part.APPROVED).update(
             state=Part.REPRICED,
             repriced_total_fen=now_total,
             repreviewed_at=timezone.now(),
-            state_reason=reason,
             updated_at=timezone.now(),
+            **_reason(note),
         ):
             _audit(
                 Action.REPRICED, request=part.request_id, supplier_order=part,
-                total_fen=now_total, previous_total_fen=approved, comment=reason,
+                total_fen=now_total, previous_total_fen=approved, note=note,
             )  # fmt: skip
             _settle(part.request_id)
     return SupplierOrder.objects.get(pk=part.pk).state
@@ -726,10 +749,19 @@ def _error_fields(error: gateway.GatewayError) -> dict:
     }
 
 
+def _error_values(error: gateway.GatewayError) -> dict:
+    """What a note keeps of a failed call: its kind, and 1688's code, status and words."""
+    return {
+        "kind": str(error.kind),
+        "code": error.error_code or "",
+        "http_status": error.http_status,
+        "message": error.message or "",
+    }
+
+
 def _record_unknown(attempt_id: int, *, error: gateway.GatewayError) -> None:
-    reason = failures.english(failures.ORDER_OUTCOME_UNKNOWN, reason=error.reason)
     _record_failed_create(
-        attempt_id, error=error, reason=reason,
+        attempt_id, error=error, note=(order_notes.OUTCOME_UNKNOWN, _error_values(error)),
         attempt_state=Attempt.OUTCOME_UNKNOWN, part_state=Part.OUTCOME_UNKNOWN,
         action=Action.OUTCOME_UNKNOWN,
     )  # fmt: skip
@@ -737,15 +769,14 @@ def _record_unknown(attempt_id: int, *, error: gateway.GatewayError) -> None:
 
 
 def _record_refused(attempt_id: int, *, error: gateway.GatewayError) -> None:
-    reason = failures.english(failures.ORDER_REFUSED, reason=error.reason)
     _record_failed_create(
-        attempt_id, error=error, reason=reason,
+        attempt_id, error=error, note=(order_notes.REFUSED, _error_values(error)),
         attempt_state=Attempt.REFUSED, part_state=Part.REFUSED, action=Action.REFUSED,
     )  # fmt: skip
 
 
 def _record_failed_create(
-    attempt_id: int, *, error: gateway.GatewayError, reason: str, attempt_state: str,
+    attempt_id: int, *, error: gateway.GatewayError, note: Note, attempt_state: str,
     part_state: str, action: str,
 ) -> None:  # fmt: skip
     """A sent create that failed (lost or refused): the attempt, its part and the audit."""
@@ -758,12 +789,10 @@ def _record_failed_create(
         attempt.state = attempt_state
         attempt.save()
         SupplierOrder.objects.filter(pk=attempt.supplier_order_id, state=Part.SENDING).update(
-            state=part_state, state_reason=reason, updated_at=timezone.now()
+            state=part_state, updated_at=timezone.now(), **_reason(note)
         )
         part = attempt.supplier_order
-        _audit(
-            action, request=part.request_id, supplier_order=part, attempt=attempt, comment=reason
-        )
+        _audit(action, request=part.request_id, supplier_order=part, attempt=attempt, note=note)
         _settle(part.request_id)
 
 
@@ -822,17 +851,18 @@ def _record_created(
         part = attempt.supplier_order
         state = Part.PARTLY_PLACED if answer.failed_lines else Part.PLACED
         SupplierOrder.objects.filter(pk=part.pk).update(
-            state=state, state_reason="", updated_at=timezone.now()
+            state=state, updated_at=timezone.now(), **_reason(None)
         )
         total = answer.total_success_fen
         if total is None:
             total = sum(o.created_total_fen or 0 for o in placed) or None
-        lines = ", ".join(f"{line.offer_id} ({line.error_code})" for line in answer.failed_lines)
+        failed = [{"offer_id": line.offer_id, "error_code": line.error_code or ""}
+                  for line in answer.failed_lines]  # fmt: skip
         _audit(
             Action.PARTLY_PLACED if answer.failed_lines else Action.PLACED,
             request=part.request_id, supplier_order=part, attempt=attempt, total_fen=total,
-            comment=", ".join(o.order_id for o in placed)
-            + (f"; failed lines: {lines}" if lines else ""),
+            note=(order_notes.PLACED,
+                  {"order_ids": [o.order_id for o in placed], "failed_lines": failed}),
         )  # fmt: skip
         _settle(part.request_id)
     _refresh_quietly(placed, config)
@@ -862,13 +892,16 @@ def _record_id_clash(
     attempt.upstream_message = ids
     attempt.save()
     part = attempt.supplier_order
-    reason = f"1688 answered with order ids already recorded for other orders: {ids}"
+    note = (
+        order_notes.OUTCOME_UNKNOWN,
+        {"kind": failures.ORDER_ID_CLASH_KIND, "ids": list(clashing)},
+    )
     SupplierOrder.objects.filter(pk=part.pk).update(
-        state=Part.OUTCOME_UNKNOWN, state_reason=reason, updated_at=timezone.now()
+        state=Part.OUTCOME_UNKNOWN, updated_at=timezone.now(), **_reason(note)
     )
     _audit(
         Action.OUTCOME_UNKNOWN, request=part.request_id, supplier_order=part, attempt=attempt,
-        comment=reason,
+        note=note,
     )  # fmt: skip
     _settle(part.request_id)
 
@@ -884,28 +917,7 @@ def describe_state(part: SupplierOrder) -> str:
     """Why a part is where it is, in the reader's language (empty when its state label
     says it all): the price change awaiting approval, the lost answer, 1688's refusal.
     `state_reason` keeps the same in English for the admin and the logs."""
-    if part.state == Part.REPRICED and part.price_difference_fen is not None:
-        difference = part.price_difference_fen
-        return str(failures.ORDER_REPRICED) % {
-            "approved": format_fen(part.approved_total_fen),
-            "now": format_fen(part.repriced_total_fen),
-            "difference": ("+" if difference > 0 else "") + format_fen(difference),
-        }
-    attempt = part.attempts.order_by("-pk").first()
-    if part.state == Part.OUTCOME_UNKNOWN and attempt is not None:
-        if attempt.error_kind == failures.WORKER_LOST:
-            return str(failures.ORDER_WORKER_LOST)
-        kind = failures.ORDER_CALL_FAILURES.get(attempt.error_kind)
-        return str(failures.ORDER_OUTCOME_UNKNOWN) % {"reason": str(kind or attempt.error_kind)}
-    if part.state == Part.REFUSED and attempt is not None:
-        detail = failures.upstream_detail(
-            code=attempt.error_code, http_status=attempt.http_status,
-            message=attempt.upstream_message,
-        )  # fmt: skip
-        return str(failures.ORDER_REFUSED) % {"reason": detail}
-    if part.state == Part.NOT_PLACED:
-        return part.state_reason
-    return ""
+    return part.shown_reason
 
 
 # --------------------------------------------------------------------------- resolving
@@ -923,14 +935,15 @@ def _exact_fen(amount) -> int | None:
     return yuan_to_fen(amount)
 
 
-def _store_detail(order: PlacedOrder, detail: gateway.OrderDetail) -> list[str]:
-    """Copy order detail onto `order` (not saved); returns what changed that matters."""
+def _store_detail(order: PlacedOrder, detail: gateway.OrderDetail) -> list[dict]:
+    """Copy order detail onto `order` (not saved); returns what changed that matters, for
+    a note (`order_notes.REFRESHED`)."""
     changes = []
     total = _exact_fen(detail.total_amount)
     if order.status and detail.status and detail.status != order.status:
-        changes.append(f"status {order.status} → {detail.status}")
+        changes.append({"what": "status", "before": order.status, "after": detail.status})
     if total is not None and order.total_fen is not None and total != order.total_fen:
-        changes.append(f"total {format_fen(order.total_fen)} → {format_fen(total)}")
+        changes.append({"what": "total", "before": order.total_fen, "after": total})
     order.status = shorten_for_column(detail.status, 40)
     order.total_fen = total
     order.shipping_fee_fen = _exact_fen(detail.shipping_fee)
@@ -970,7 +983,7 @@ def resolve_attempt(
         with transaction.atomic():
             return _resolve(
                 attempt.pk, actor=actor, found=[],
-                resolution="never sent: the worker stopped before sending it",
+                note_kind=order_notes.NEVER_SENT,
             )  # fmt: skip
     config = _config(config)
     try:
@@ -995,8 +1008,7 @@ def resolve_attempt(
     with transaction.atomic():
         return _resolve(
             attempt.pk, actor=actor, found=found,
-            resolution="found in the buyer's orders by its marker: "
-            + ", ".join(o.order_id for o in found),
+            note_kind=order_notes.FOUND_BY_MARKER,
         )  # fmt: skip
 
 
@@ -1005,7 +1017,7 @@ def _resolve(
     *,
     actor: AbstractBaseUser | None,
     found: Sequence[gateway.OrderDetail],
-    resolution: str,
+    note_kind: str,
     comment: str = "",
 ) -> str:
     attempt = OrderAttempt.objects.select_for_update().get(pk=attempt_id)
@@ -1019,10 +1031,12 @@ def _resolve(
             return attempt.state
     part = attempt.supplier_order
     placed = bool(found)
+    values = {"order_ids": [detail.order_id for detail in found]} if found else {}
     attempt.state = Attempt.RESOLVED_PLACED if placed else Attempt.RESOLVED_NOT_PLACED
     attempt.resolved_by = actor
     attempt.resolved_at = timezone.now()
-    attempt.resolution = resolution
+    attempt.resolution = order_notes.english(note_kind, values)
+    attempt.note_kind, attempt.note_values = note_kind, values
     attempt.save()
     total = 0
     for detail in found:
@@ -1037,13 +1051,13 @@ def _resolve(
         total += order.total_fen or 0
     SupplierOrder.objects.filter(pk=part.pk).update(
         state=Part.PLACED if placed else Part.NOT_PLACED,
-        state_reason="" if placed else resolution,
         updated_at=timezone.now(),
+        **_reason(None if placed else (note_kind, values)),
     )
     _audit(
         Action.RESOLVED, request=part.request_id, actor=actor, supplier_order=part,
         attempt=attempt, total_fen=total if placed else None,
-        comment=f"{resolution}. {comment}".strip(". ") if comment else resolution,
+        note=(note_kind, {**values, "comment": comment} if comment else values),
     )  # fmt: skip
     _settle(part.request_id)
     return attempt.state
@@ -1074,14 +1088,17 @@ def mark_attempt_placed(
         locked.state = Attempt.RESOLVED_PLACED
         locked.resolved_by = person
         locked.resolved_at = timezone.now()
-        locked.resolution = f"a person said it was placed as {order_id}"
+        values = {"order_id": order_id}
+        locked.resolution = order_notes.english(order_notes.SAID_PLACED, values)
+        locked.note_kind, locked.note_values = order_notes.SAID_PLACED, values
         locked.save()
         SupplierOrder.objects.filter(pk=part.pk).update(
-            state=Part.PLACED, state_reason="", updated_at=timezone.now()
+            state=Part.PLACED, updated_at=timezone.now(), **_reason(None)
         )
         _audit(
             Action.RESOLVED, request=part.request_id, actor=person, supplier_order=part,
-            attempt=locked, placed_order=order, comment=f"{locked.resolution}. {comment}".strip(),
+            attempt=locked, placed_order=order,
+            note=(order_notes.SAID_PLACED, {**values, "comment": comment.strip()}),
         )  # fmt: skip
         _settle(part.request_id)
     return order
@@ -1101,7 +1118,7 @@ def mark_attempt_not_placed(
             raise OrderingRefused(failures.ORDER_NOT_UNKNOWN)
         _resolve(
             attempt.pk, actor=person, found=[],
-            resolution="a person said it was not placed", comment=comment.strip(),
+            note_kind=order_notes.SAID_NOT_PLACED, comment=comment.strip(),
         )  # fmt: skip
     return OrderAttempt.objects.get(pk=attempt.pk)
 
@@ -1153,7 +1170,8 @@ def refresh_orders(
             if changes or actor is not None:
                 _audit(
                     Action.REFRESHED, request=part.request_id, actor=actor, supplier_order=part,
-                    placed_order=locked, total_fen=locked.total_fen, comment="; ".join(changes),
+                    placed_order=locked, total_fen=locked.total_fen,
+                    note=(order_notes.REFRESHED, {"changes": changes}),
                 )  # fmt: skip
         order.refresh_from_db()
     return read
@@ -1193,7 +1211,7 @@ def payment_links(
             _audit(
                 Action.PAYMENT_LINK, request=part.request_id, actor=actor, supplier_order=part,
                 placed_order=order, total_fen=order.total_fen,
-                comment=f"{len(ids)} order(s) in one payment page",
+                note=(order_notes.PAYMENT_LINK, {"n": len(ids)}),
             )  # fmt: skip
     return links
 
@@ -1250,7 +1268,7 @@ def cancel_order(
         _audit(
             Action.CANCEL_REFUSED, request=part.request_id, actor=person, supplier_order=part,
             placed_order=order, total_fen=order.total_fen,
-            comment=f"{error.error_code or error.kind}: {error.message}".strip(": "),
+            note=(order_notes.CANCEL_REFUSED, _error_values(error)),
         )  # fmt: skip
         raise OrderingRefused(text) from None
     with transaction.atomic():
@@ -1265,7 +1283,7 @@ def cancel_order(
         _audit(
             Action.CANCELLED, request=part.request_id, actor=person, supplier_order=part,
             placed_order=order, total_fen=order.total_fen,
-            comment=f"{reason}: {remark}".strip(": "),
+            note=(order_notes.CANCELLED, {"reason": reason, "remark": remark}),
         )  # fmt: skip
     return order
 
@@ -1290,7 +1308,7 @@ def mark_lost_attempts() -> int:
     stuck = OrderAttempt.objects.filter(
         state__in=[Attempt.CLAIMED, Attempt.SENT], claimed_at__lt=cutoff
     )
-    reason = failures.english(failures.ORDER_WORKER_LOST)
+    note = (order_notes.OUTCOME_UNKNOWN, {"kind": failures.WORKER_LOST})
     for attempt_id in stuck.values_list("pk", flat=True):
         with transaction.atomic():
             attempt = OrderAttempt.objects.select_for_update().get(pk=attempt_id)
@@ -1301,14 +1319,14 @@ def mark_lost_attempts() -> int:
             attempt.save()
             part = attempt.supplier_order
             SupplierOrder.objects.filter(pk=part.pk, state=Part.SENDING).update(
-                state=Part.OUTCOME_UNKNOWN, state_reason=reason, updated_at=timezone.now()
+                state=Part.OUTCOME_UNKNOWN, updated_at=timezone.now(), **_reason(note)
             )
             _audit(
                 Action.OUTCOME_UNKNOWN,
                 request=part.request_id,
                 supplier_order=part,
                 attempt=attempt,
-                comment=reason,
+                note=note,
             )
             _settle(part.request_id)
             count += 1

@@ -16,7 +16,18 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from . import cart, failures, lookups, orders, rates, regions, run_pages, runs, selectors
+from . import (
+    cart,
+    failures,
+    lookups,
+    order_notes,
+    orders,
+    rates,
+    regions,
+    run_pages,
+    runs,
+    selectors,
+)
 from .breakdown import supplier_badge
 from .forms import (
     AddressComparisonForm,
@@ -35,7 +46,6 @@ from .forms import (
 from .imports import TooManyRows, decode_upload, parse_cart_rows, parse_offer_id
 from .models import OfferLookup, PreviewRun
 from .picker import build_picker
-from .templatetags.previews_tags import order_status
 from .validators import parse_quantity
 
 IMPORT_ERRORS_SHOWN = 200
@@ -770,7 +780,9 @@ def order_cancel(request, pk):
     """Cancel an unpaid order with 1688's reason and a remark."""
     order = selectors.owned_placed_order(user=request.user, pk=pk)
     if request.method != "POST" and not order.is_unpaid:  # cancelled, paid or closed
-        messages.info(request, failures.ORDER_NOT_UNPAID % {"status": order_status(order.status)})
+        messages.info(
+            request, failures.ORDER_NOT_UNPAID % {"status": order_notes.status_label(order.status)}
+        )
         return redirect("previews:order-list")
     form = CancelOrderForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

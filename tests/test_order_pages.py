@@ -373,6 +373,31 @@ def test_a_repriced_supplier_comes_back_showing_the_difference(client, buyer, ap
     )
 
 
+def test_our_own_reasons_and_history_read_in_the_readers_language(
+    buyer_client, buyer, approver, sandbox
+):
+    """Reasons and history notes are kept as kinds and values, and written out in the
+    reader's language: a Chinese page has no English sentence of ours; the admin keeps
+    the English."""
+    run = previewed_run(buyer, sandbox, {"汕头": [(655124000978, 3)], "义乌": [(612345001100, 2)]})
+    order_request = placed(run, buyer, approver, sandbox)  # one repriced, one placed
+    created = PlacedOrder.objects.filter(attempt__supplier_order__request=order_request)
+    buyer_client.post(reverse("previews:order-payment-links"), {"order": [o.pk for o in created]})
+    repriced = order_request.supplier_orders.get(state=SupplierOrder.State.REPRICED)
+    assert repriced.state_reason.startswith("The total changed from")  # for the admin
+    url = order_request.get_absolute_url()
+    english = text(buyer_client.get(url))
+    assert "The total changed from" in english and "1 order in one payment page" in english
+    buyer_client.post(reverse("set_language"), {"language": "zh-hans"})
+    chinese = text(buyer_client.get(url))
+    assert "批准后金额已从" in chinese and "+¥1.00" in chinese
+    assert "1 个订单合并在一个付款页" in chinese
+    placed_ids = ", ".join(o.order_id for o in created)
+    assert f"订单 {placed_ids}" in chinese
+    for sentence in ("The total changed", "payment page", "Orders "):
+        assert sentence not in chinese, sentence
+
+
 # --------------------------------------------------------------------------- orders
 
 

@@ -578,7 +578,7 @@ def test_the_audit_trail_exports_as_safe_csv(buyer, approver, sandbox):
     assert '"\'+1"' in lines[2]  # approved, the approver's comment
     assert "\"'=cmd|' /C calc'!A0\"" in lines[4]  # the supplier's name on the placed step
     placed = PlacedOrder.objects.get()
-    assert f'"{placed.order_id}"' in lines[4] and '"(worker)"' in lines[4]
+    assert f'"Orders {placed.order_id}"' in lines[4] and '"(worker)"' in lines[4]
 
 
 def test_the_admin_shows_the_ordering_records_read_only(admin_client, buyer, approver, sandbox):

@@ -4,7 +4,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from previews import failures, rates
+from previews import failures, order_notes, rates
 from previews.currency import format_money, format_rate
 from previews.money import format_fen, format_yuan
 
@@ -48,16 +48,6 @@ def http_url(value):
 
 # --------------------------------------------------------------------------- ordering
 
-# 1688's order statuses (`baseInfo.status` of order detail), in words.
-ORDER_STATUSES = {
-    "waitbuyerpay": _("Waiting for payment"),
-    "waitsellersend": _("Paid: waiting for the seller to ship"),
-    "waitbuyerreceive": _("Shipped: waiting for delivery"),
-    "confirm_goods": _("Goods received"),
-    "success": _("Completed"),
-    "cancel": _("Cancelled"),
-    "terminated": _("Closed"),
-}
 
 _REQUEST_COLOURS = {
     "awaiting_approval": "warning",
@@ -93,7 +83,7 @@ def order_status(value):
     """A 1688 order status in words; the status itself when it is not a known one."""
     if not value:
         return _("Not read yet")
-    return ORDER_STATUSES.get(value, value)
+    return order_notes.status_label(value)
 
 
 @register.filter
