@@ -8,7 +8,7 @@ from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Count, Sum
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from . import limits, regions
 from .currency import display_choices
@@ -36,6 +36,10 @@ PREVIEW_FORM_MAX_LISTED_LINES = 500
 # with more suppliers than DATA_UPLOAD_MAX_NUMBER_FIELDS leaves room for, one box stands
 # for all of them, as a form with a box each could not be sent.
 PREVIEW_FORM_OTHER_FIELDS = 10
+
+# Django 6.1's blank choice label (BLANK_CHOICE_LABEL) has no Chinese in Django's own
+# catalogue yet: ours has it, and naming it here keeps it there through `make messages`.
+gettext_noop("- Select an option -")
 
 
 def forbid_control_characters(form) -> None:

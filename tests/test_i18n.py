@@ -65,3 +65,12 @@ def test_validation_messages_in_chinese(buyer_client):
     buyer_client.post(reverse("set_language"), {"language": "zh-hans"})
     response = buyer_client.post(reverse("previews:address-create"), {"mobile": "123"})
     assert "请输入中国大陆手机号" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_select_with_no_choice_yet_reads_chinese(buyer_client):
+    """Django 6.1's blank choice ("- Select an option -") has no Chinese of its own yet:
+    our catalogue gives it one."""
+    buyer_client.post(reverse("set_language"), {"language": "zh-hans"})
+    html = buyer_client.get(reverse("previews:line-create")).content.decode()
+    assert "Select an option" not in html and "- 请选择 -" in html
