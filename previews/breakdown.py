@@ -17,7 +17,7 @@ from django.utils.translation import ngettext
 from . import failures
 from .gateway import MAX_LINES_PER_CALL
 from .models import PreviewPromotion, PreviewRecord, PreviewRun, SupplierPreview
-from .money import allocate, format_fen, reconcile, unit_cost
+from .money import Reconciliation, allocate, format_fen, reconcile, unit_cost
 
 
 @dataclass
@@ -223,6 +223,23 @@ def _supplier_view(preview: SupplierPreview) -> SupplierView:
     return view
 
 
+def record_figures(record: PreviewRecord, line_amounts: list[int | None]) -> Reconciliation:
+    """A previewed order's totals block by THE rule (`money.reconcile`): its goods are
+    its lines' amounts after line promotions, when every line has one. The run page, the
+    comparison, the exports and an order request's parts (`orders.part_figures`) show these."""
+    goods = None
+    if line_amounts and all(amount is not None for amount in line_amounts):
+        goods = sum(line_amounts)
+    return reconcile(
+        goods_fen=goods,
+        no_carriage_fen=record.sum_payment_no_carriage_fen,
+        discount_fen=record.discount_fen,
+        carriage_fen=record.sum_carriage_fen,
+        additional_fee_fen=record.additional_fee_fen,
+        total_fen=record.sum_payment_fen,
+    )
+
+
 def _record_view(record: PreviewRecord, titles, described) -> RecordView:
     lines = [
         LineView(
@@ -250,17 +267,7 @@ def _record_view(record: PreviewRecord, titles, described) -> RecordView:
     ]
     shop_promotions = list(record.shop_promotions)
     promotions = [p for line in lines for p in line.promotions] + shop_promotions
-    goods = None
-    if lines and all(line.amount_fen is not None for line in lines):
-        goods = sum(line.amount_fen for line in lines)
-    figures = reconcile(
-        goods_fen=goods,
-        no_carriage_fen=record.sum_payment_no_carriage_fen,
-        discount_fen=record.discount_fen,
-        carriage_fen=record.sum_carriage_fen,
-        additional_fee_fen=record.additional_fee_fen,
-        total_fen=record.sum_payment_fen,
-    )
+    figures = record_figures(record, [line.amount_fen for line in lines])
     return RecordView(
         index=record.index,
         part=record.part,

@@ -50,6 +50,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from . import failures, gateway, limits, order_notes
+from .breakdown import record_figures
 from .dispatch import send_once
 from .limits import shorten_for_column
 from .models import (
@@ -62,7 +63,7 @@ from .models import (
     SupplierOrder,
     SupplierPreview,
 )
-from .money import format_fen, reconcile, yuan_to_fen
+from .money import format_fen, yuan_to_fen
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -200,25 +201,14 @@ def orderable_suppliers(*, run: PreviewRun) -> list[SupplierPreview]:
 
 def part_figures(records: Sequence[PreviewRecord]) -> dict[str, int | None]:
     """A part's totals block from the records it returned, each explained by the run
-    page's own rule (`money.reconcile`, as `breakdown` does), so the request shows the
+    page's own rule (`breakdown.record_figures`), so the request shows the
     figures the run page showed and they add up: goods (after line promotions) − order
     discounts + carriage + other fees + unexplained = the previewed total."""
     if not records:
         return dict.fromkeys(_FIGURES)
     figures = dict.fromkeys(_FIGURES, 0)
     for record in records:
-        lines = list(record.lines.all())
-        goods = None
-        if lines and all(line.amount_fen is not None for line in lines):
-            goods = sum(line.amount_fen for line in lines)
-        explained = reconcile(
-            goods_fen=goods,
-            no_carriage_fen=record.sum_payment_no_carriage_fen,
-            discount_fen=record.discount_fen,
-            carriage_fen=record.sum_carriage_fen,
-            additional_fee_fen=record.additional_fee_fen,
-            total_fen=record.sum_payment_fen,
-        )
+        explained = record_figures(record, [line.amount_fen for line in record.lines.all()])
         figures["goods_fen"] += explained.goods_fen
         figures["discount_fen"] += explained.order_discount_fen
         figures["carriage_fen"] += explained.carriage_fen
