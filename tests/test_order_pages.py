@@ -379,7 +379,8 @@ def test_our_own_reasons_and_history_read_in_the_readers_language(
     """Reasons and history notes are kept as kinds and values, and written out in the
     reader's language: a Chinese page has no English sentence of ours; the admin keeps
     the English."""
-    run = previewed_run(buyer, sandbox, {"汕头": [(655124000978, 3)], "义乌": [(612345001100, 2)]})
+    # quantities of their own: the module's sandbox remembers each cart it repriced (978)
+    run = previewed_run(buyer, sandbox, {"汕头": [(655124000978, 4)], "义乌": [(612345001100, 7)]})
     order_request = placed(run, buyer, approver, sandbox)  # one repriced, one placed
     created = PlacedOrder.objects.filter(attempt__supplier_order__request=order_request)
     buyer_client.post(reverse("previews:order-payment-links"), {"order": [o.pk for o in created]})
