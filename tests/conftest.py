@@ -18,6 +18,15 @@ def _default_language():
 
 
 @pytest.fixture(autouse=True)
+def _quick_password_hashing(settings):
+    """Passwords hashed in a test take no time (tests/hashers.py); checked as ever."""
+    settings.PASSWORD_HASHERS = [
+        "tests.hashers.QuickPBKDF2PasswordHasher",
+        *[h for h in settings.PASSWORD_HASHERS if not h.endswith("PBKDF2PasswordHasher")],
+    ]
+
+
+@pytest.fixture(autouse=True)
 def _own_cache(settings):
     """Each test starts with an empty cache of its own (finished run pages are cached)."""
     settings.CACHES = {
