@@ -505,8 +505,8 @@ def reject_request(
             raise OrderingRefused(refusal)
         total = _awaiting_total(locked)
         SupplierOrder.objects.filter(pk__in=[p.pk for p in parts]).update(
-            state=Part.REJECTED, updated_at=timezone.now()
-        )
+            state=Part.REJECTED, updated_at=timezone.now(), **_reason(None)
+        )  # why it was awaiting (a price change) is history now: its event keeps it
         locked.decided_by = approver
         locked.decided_at = timezone.now()
         locked.decision_comment = comment.strip()
@@ -534,8 +534,8 @@ def withdraw_request(
             raise OrderingRefused(failures.ORDER_NOTHING_AWAITING)
         total = _awaiting_total(locked)
         SupplierOrder.objects.filter(pk__in=[p.pk for p in parts]).update(
-            state=Part.WITHDRAWN, updated_at=timezone.now()
-        )
+            state=Part.WITHDRAWN, updated_at=timezone.now(), **_reason(None)
+        )  # why it was awaiting (a price change) is history now: its event keeps it
         _audit(
             Action.WITHDRAWN, request=locked, actor=person, total_fen=total,
             comment=comment.strip(),
@@ -1229,7 +1229,9 @@ def cancel_order(
     if not _may_act(person, part.request):
         raise OrderingRefused(failures.ORDER_NOT_YOURS)
     if not order.is_unpaid:
-        raise OrderingRefused(failures.ORDER_NOT_UNPAID % {"status": order.status or "-"})
+        raise OrderingRefused(
+            failures.ORDER_NOT_UNPAID % {"status": order_notes.status_label(order.status)}
+        )
     remark = remark.strip()[:200]
     # Claimed before it is sent: of two clicks at once, one sends the cancel. A claim
     # whose process died mid-call lapses after CANCEL_CLAIM_LAPSES (longer than any call).
@@ -1244,7 +1246,9 @@ def cancel_order(
     if not claimed:
         order.refresh_from_db()
         if order.cancelled_at is not None:
-            raise OrderingRefused(failures.ORDER_NOT_UNPAID % {"status": order.status or "-"})
+            raise OrderingRefused(
+                failures.ORDER_NOT_UNPAID % {"status": order_notes.status_label(order.status)}
+            )
         raise OrderingRefused(failures.ORDER_CANCEL_IN_FLIGHT)
     try:
         gateway.cancel_order(_config(config), order_id=order.order_id, reason=reason, remark=remark)

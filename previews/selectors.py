@@ -415,6 +415,16 @@ class RunOrdering:
     requests: list[OrderRequest]  # this run's requests by the buyer, newest first
 
 
+def has_placed_parts(order_request: OrderRequest) -> bool:
+    """Some part of the request was sent to 1688 (placed, or its outcome being checked)."""
+    return order_request.supplier_orders.filter(
+        state__in=[
+            SupplierOrder.State.PLACED, SupplierOrder.State.PARTLY_PLACED,
+            SupplierOrder.State.SENDING, SupplierOrder.State.OUTCOME_UNKNOWN,
+        ]
+    ).exists()  # fmt: skip
+
+
 def run_ordering(*, run: PreviewRun, user: AbstractBaseUser) -> RunOrdering:
     """What the run page's ordering box shows for one of the buyer's runs."""
     requests = list(

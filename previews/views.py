@@ -674,6 +674,11 @@ def order_request_decide(request, pk, decision):
                 request,
                 _("Approved: the orders are being placed.")
                 if decision == "approve"
+                else _(
+                    "Rejected: what awaited approval will not be ordered; "
+                    "what was placed stays placed."
+                )
+                if selectors.has_placed_parts(order_request)
                 else _("Rejected: nothing will be ordered."),
             )
             if selectors.can_see_order_request(user=request.user, pk=pk):
@@ -697,7 +702,15 @@ def order_request_withdraw(request, pk):
         except orders.OrderingRefused as refused:
             messages.info(request, refused.message)
         else:
-            messages.success(request, _("Withdrawn: nothing of it will be ordered."))
+            messages.success(
+                request,
+                _(
+                    "Withdrawn: what awaited approval will not be ordered; "
+                    "what was placed stays placed."
+                )
+                if selectors.has_placed_parts(order_request)
+                else _("Withdrawn: nothing of it will be ordered."),
+            )
         return redirect(order_request)
     return order_request_detail(request, pk, form=form)
 
@@ -779,7 +792,7 @@ def order_refresh(request):
 def order_cancel(request, pk):
     """Cancel an unpaid order with 1688's reason and a remark."""
     order = selectors.owned_placed_order(user=request.user, pk=pk)
-    if request.method != "POST" and not order.is_unpaid:  # cancelled, paid or closed
+    if not order.is_unpaid:  # cancelled (maybe from another tab), paid or closed
         messages.info(
             request, failures.ORDER_NOT_UNPAID % {"status": order_notes.status_label(order.status)}
         )

@@ -399,6 +399,19 @@ def test_our_own_reasons_and_history_read_in_the_readers_language(
         assert sentence not in chinese, sentence
 
 
+def test_withdrawing_the_rest_of_a_partly_placed_request_says_what_stays_placed(
+    buyer_client, buyer, approver, sandbox
+):
+    run = previewed_run(buyer, sandbox, {"汕头": [(655124000978, 5)], "义乌": [(612345001100, 6)]})
+    order_request = placed(run, buyer, approver, sandbox)  # one placed, one repriced
+    url = reverse("previews:order-request-withdraw", args=[order_request.pk])
+    html = text(buyer_client.post(url, {"comment": "not now"}, follow=True))
+    assert "what was placed stays placed" in html and "nothing of it will be ordered" not in html
+    withdrawn = order_request.supplier_orders.get(state=SupplierOrder.State.WITHDRAWN)
+    assert withdrawn.shown_reason == ""  # no "approve it again" under a withdrawn part
+    assert "approve it again" not in html.split('data-testid="history"')[0]
+
+
 # --------------------------------------------------------------------------- orders
 
 
@@ -440,6 +453,10 @@ def test_orders_page_payment_links_and_cancel(buyer_client, buyer, approver, san
     again = buyer_client.get(cancel, follow=True)  # no cancel form for a cancelled order
     assert again.redirect_chain[-1][0] == reverse("previews:order-list")
     assert "Only an order waiting for payment can be cancelled" in text(again)
+    assert "this one is “Cancelled”" in text(again)
+    stale_tab = buyer_client.post(cancel, {"reason": "other", "remark": "again"}, follow=True)
+    assert stale_tab.redirect_chain[-1][0] == reverse("previews:order-list")
+    assert "this one is “Cancelled”" in text(stale_tab)
     # both selected again: the cancelled one is left out, and the page says so
     response = buyer_client.post(
         reverse("previews:order-payment-links"), {"order": [o.pk for o in created]}, follow=True
