@@ -16,9 +16,12 @@ def po_entries() -> dict[str, str]:
     for block in text.split("\n\n")[1:]:
         msgid = re.search(r'^msgid ((?:".*"\n?)+)', block, re.M)
         msgstr = re.search(r'^msgstr(?:\[0\])? ((?:".*"\n?)+)', block, re.M)
+        context = re.search(r'^msgctxt ((?:".*"\n?)+)', block, re.M)
         if msgid and msgstr and not block.lstrip().startswith("#~"):
             join = lambda m: "".join(re.findall(r'"(.*)"', m.group(1)))  # noqa: E731
-            entries[join(msgid)] = join(msgstr)
+            # a message with a context is kept as gettext keeps it: "context\x04msgid"
+            key = (join(context) + "\x04" if context else "") + join(msgid)
+            entries[key] = join(msgstr)
     return entries
 
 
@@ -74,3 +77,16 @@ def test_a_select_with_no_choice_yet_reads_chinese(buyer_client):
     buyer_client.post(reverse("set_language"), {"language": "zh-hans"})
     html = buyer_client.get(reverse("previews:line-create")).content.decode()
     assert "Select an option" not in html and "- 请选择 -" in html
+
+
+@pytest.mark.django_db
+def test_the_included_suppliers_read_as_a_chinese_sentence(buyer_client, buyer, make_address):
+    from .factories import finished_run
+
+    run = finished_run(buyer, make_address(buyer), suppliers=2, lines=1)
+    buyer_client.post(reverse("set_language"), {"language": "zh-hans"})
+    html = buyer_client.get(reverse("previews:run-detail", args=[run.pk])).content.decode()
+    assert "计入 2 个供应商：Supplier 0、Supplier 1。" in html
+    buyer_client.post(reverse("set_language"), {"language": "en"})
+    html = buyer_client.get(reverse("previews:run-detail", args=[run.pk])).content.decode()
+    assert "2 suppliers included: Supplier 0, Supplier 1." in html
