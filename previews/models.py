@@ -708,6 +708,16 @@ class OfferLookup(models.Model):
 # Every step leaves an `OrderAuditEvent`.
 
 
+def _noted(record, fallback: str) -> str:
+    """A part's, attempt's or event's own note in the reader's language (its kind and
+    values, `order_notes`), or `fallback` (the English kept before notes were) without one."""
+    from . import order_notes  # order_notes reads PlacedOrder's reasons from this module
+
+    if record.note_kind:
+        return order_notes.text(record.note_kind, record.note_values)
+    return fallback
+
+
 class OrderRequest(models.Model):
     """A buyer's request to order what one run previewed, waiting for a person's approval."""
 
@@ -872,11 +882,7 @@ class SupplierOrder(models.Model):
     def shown_reason(self) -> str:
         """Why it is where it is, in the reader's language (`state_reason` in English for
         a part recorded before notes were kept)."""
-        from . import order_notes
-
-        if self.note_kind:
-            return order_notes.text(self.note_kind, self.note_values)
-        return self.state_reason
+        return _noted(self, self.state_reason)
 
     @property
     def price_difference_fen(self) -> int | None:
@@ -958,11 +964,7 @@ class OrderAttempt(models.Model):
     def shown_resolution(self) -> str:
         """How it was settled, in the reader's language (`resolution`, in English, for an
         attempt settled before notes were kept)."""
-        from . import order_notes
-
-        if self.note_kind:
-            return order_notes.text(self.note_kind, self.note_values)
-        return self.resolution
+        return _noted(self, self.resolution)
 
 
 class PlacedOrder(models.Model):
@@ -1128,11 +1130,7 @@ class OrderAuditEvent(models.Model):
     def shown_comment(self) -> str:
         """Its note in the reader's language and the person's comment; `comment` (in
         English) for an event recorded before notes were kept, or a person's own words."""
-        from . import order_notes
-
-        if self.note_kind:
-            return order_notes.text(self.note_kind, self.note_values)
-        return self.comment
+        return _noted(self, self.comment)
 
 
 # --------------------------------------------------------------------------- currencies
