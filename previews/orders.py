@@ -447,10 +447,7 @@ def approve_request(
     """
     _require_enabled()
     with transaction.atomic():
-        locked = OrderRequest.objects.select_for_update().get(pk=order_request.pk)
-        parts = list(locked.supplier_orders.select_for_update().filter(state__in=AWAITING_STATES))
-        if not parts:
-            raise OrderingRefused(failures.ORDER_NOTHING_AWAITING)
+        locked, parts = _awaiting_parts(order_request)
         refusal = _decision_refusal(approver, locked)
         if refusal:
             raise OrderingRefused(refusal)
@@ -489,6 +486,24 @@ def approve_request(
     return locked
 
 
+def _awaiting_parts(order_request: OrderRequest) -> tuple[OrderRequest, list[SupplierOrder]]:
+    """The request under its row lock and its parts awaiting approval, locked too (in a
+    transaction). Refused when nothing awaits: a second decision decides nothing."""
+    locked = OrderRequest.objects.select_for_update().get(pk=order_request.pk)
+    parts = list(locked.supplier_orders.select_for_update().filter(state__in=AWAITING_STATES))
+    if not parts:
+        raise OrderingRefused(failures.ORDER_NOTHING_AWAITING)
+    return locked, parts
+
+
+def _end_awaiting(parts: list[SupplierOrder], state: str) -> None:
+    """Rejected or withdrawn: why they were awaiting (a price change) is history now, kept
+    by its event."""
+    SupplierOrder.objects.filter(pk__in=[p.pk for p in parts]).update(
+        state=state, updated_at=timezone.now(), **_reason(None)
+    )
+
+
 def reject_request(
     *, order_request: OrderRequest, approver: AbstractBaseUser, comment: str
 ) -> OrderRequest:
@@ -496,17 +511,12 @@ def reject_request(
     if not comment.strip():
         raise OrderingRefused(failures.ORDER_COMMENT_REQUIRED)
     with transaction.atomic():
-        locked = OrderRequest.objects.select_for_update().get(pk=order_request.pk)
-        parts = list(locked.supplier_orders.select_for_update().filter(state__in=AWAITING_STATES))
-        if not parts:
-            raise OrderingRefused(failures.ORDER_NOTHING_AWAITING)
+        locked, parts = _awaiting_parts(order_request)
         refusal = _decision_refusal(approver, locked)
         if refusal:
             raise OrderingRefused(refusal)
         total = _awaiting_total(locked)
-        SupplierOrder.objects.filter(pk__in=[p.pk for p in parts]).update(
-            state=Part.REJECTED, updated_at=timezone.now(), **_reason(None)
-        )  # why it was awaiting (a price change) is history now: its event keeps it
+        _end_awaiting(parts, Part.REJECTED)
         locked.decided_by = approver
         locked.decided_at = timezone.now()
         locked.decision_comment = comment.strip()
@@ -525,17 +535,12 @@ def withdraw_request(
 ) -> OrderRequest:
     """The buyer who requested it takes back what still awaits approval (the preview is
     free to be requested again). Refused for anyone else or when nothing awaits."""
+    if order_request.requested_by_id != person.pk:  # never changes: no lock needed
+        raise OrderingRefused(failures.ORDER_NOT_YOURS)
     with transaction.atomic():
-        locked = OrderRequest.objects.select_for_update().get(pk=order_request.pk)
-        if locked.requested_by_id != person.pk:
-            raise OrderingRefused(failures.ORDER_NOT_YOURS)
-        parts = list(locked.supplier_orders.select_for_update().filter(state__in=AWAITING_STATES))
-        if not parts:
-            raise OrderingRefused(failures.ORDER_NOTHING_AWAITING)
+        locked, parts = _awaiting_parts(order_request)
         total = _awaiting_total(locked)
-        SupplierOrder.objects.filter(pk__in=[p.pk for p in parts]).update(
-            state=Part.WITHDRAWN, updated_at=timezone.now(), **_reason(None)
-        )  # why it was awaiting (a price change) is history now: its event keeps it
+        _end_awaiting(parts, Part.WITHDRAWN)
         _audit(
             Action.WITHDRAWN, request=locked, actor=person, total_fen=total,
             comment=comment.strip(),
