@@ -103,7 +103,21 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class SupplierPreviewInline(admin.TabularInline):
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown on their parent's page to read: none added, changed or deleted there."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class SupplierPreviewInline(ReadOnlyInline):
     model = SupplierPreview
     fields = (
         "position",
@@ -114,26 +128,14 @@ class SupplierPreviewInline(admin.TabularInline):
         "attempts",
         "duration_ms",
     )
-    readonly_fields = fields
-    show_change_link = True
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class PreviewChunkInline(admin.TabularInline):
+class PreviewChunkInline(ReadOnlyInline):
     """Which worker (host/process) executed each chunk of a run, and when."""
 
     model = PreviewChunk
     fields = ("index", "status", "executed_by", "executions", "started_at", "finished_at")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
+    show_change_link = False
 
 
 @admin.register(PreviewRun)
@@ -230,31 +232,19 @@ class OrderReadOnlyAdmin(ReadOnlyAdmin):
         return False
 
 
-class SupplierOrderInline(admin.TabularInline):
+class SupplierOrderInline(ReadOnlyInline):
     model = SupplierOrder
     fields = (
         "supplier_name", "part", "state", "previewed_total_fen", "approved_total_fen",
         "repriced_total_fen", "flow_flag", "trade_mode_name",
     )  # fmt: skip
-    readonly_fields = fields
-    show_change_link = True
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class OrderAuditInline(admin.TabularInline):
+class OrderAuditInline(ReadOnlyInline):
     model = OrderAuditEvent
     fields = ("at", "action", "actor", "supplier_order", "total_fen", "previous_total_fen",
               "comment")  # fmt: skip
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
+    show_change_link = False
 
 
 @admin.register(OrderRequest)
@@ -271,16 +261,9 @@ class OrderRequestAdmin(OrderReadOnlyAdmin):
     exclude = ("submission_token",)
 
 
-class OrderAttemptInline(admin.TabularInline):
+class OrderAttemptInline(ReadOnlyInline):
     model = OrderAttempt
     fields = ("third_order_id", "state", "sent_at", "error_kind", "error_code", "resolution")
-    readonly_fields = fields
-    show_change_link = True
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SupplierOrder)
