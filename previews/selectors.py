@@ -189,23 +189,8 @@ def cart_totals(*, owner: AbstractBaseUser) -> dict:
 
 def runs_with_results(runs: QuerySet[PreviewRun]) -> QuerySet[PreviewRun]:
     """Prefetch everything a breakdown reads: a constant number of queries."""
-    line_promotions = PreviewPromotion.objects.order_by("pk")
-    return runs.prefetch_related(
-        Prefetch("suppliers", queryset=SupplierPreview.objects.order_by("position")),
-        Prefetch(
-            "suppliers__records",
-            queryset=PreviewRecord.objects.order_by("index").prefetch_related(
-                Prefetch("promotions", queryset=line_promotions.filter(line__isnull=True),
-                         to_attr="shop_promotions"),
-            ),
-        ),
-        Prefetch(
-            "suppliers__records__lines",
-            queryset=PreviewLine.objects.order_by("index").prefetch_related(
-                Prefetch("promotions", queryset=line_promotions)
-            ),
-        ),
-    )  # fmt: skip
+    suppliers = _suppliers_with_results(SupplierPreview.objects.order_by("position"))
+    return runs.prefetch_related(Prefetch("suppliers", queryset=suppliers))
 
 
 def runs_page(*, owner: AbstractBaseUser, page_number: str | int | None) -> Page:
