@@ -68,9 +68,14 @@ def test_approved_in_the_web_placed_by_the_worker(buyer, approver, order_env, tm
             lambda: OrderRequest.objects.get(pk=order_request.pk).state == "finished",
             "the request to be placed",
         )
+        # The new orders' status is read after the placing commits (no lock is held over
+        # a call), so the request can read finished a moment before the last status lands.
+        wait_for(
+            lambda: PlacedOrder.objects.filter(status="waitbuyerpay").count() == 2,
+            "both new orders' status from order detail",
+        )
     assert len(sandbox_orders(url)) == 2, log_tail(tmp_path, "worker.log")
     assert set(SupplierOrder.objects.values_list("state", flat=True)) == {"placed"}
-    assert PlacedOrder.objects.filter(status="waitbuyerpay").count() == 2
 
 
 def test_the_place_task_delivered_several_times_at_once_creates_one_order(
