@@ -508,6 +508,9 @@ def _comment_field(label, *, required=False, help_text=""):
     )
 
 
+STALE_FORM_MESSAGE = _("This page was out of date or changed by hand: reload it and try again.")
+
+
 class OrderingFormMixin:
     """Crispy, no form tag (the template has several buttons per form), and no control
     characters in what is stored (line breaks allowed in comments)."""
@@ -525,6 +528,13 @@ class OrderingFormMixin:
                     field.validators.append(validate_no_control_characters)
         self.helper = FormHelper()
         self.helper.form_tag = False
+
+    def clean(self):
+        # A hidden field's own error is never shown next to it, and the buyer could not
+        # act on it anyway: only a page changed by hand or out of date sends one.
+        if any(field.name in self.errors for field in self.hidden_fields()):
+            raise forms.ValidationError(STALE_FORM_MESSAGE, code="stale_form")
+        return super().clean()
 
 
 class PreferencesForm(forms.Form):

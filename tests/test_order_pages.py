@@ -215,6 +215,21 @@ def test_request_one_supplier_then_the_rest(buyer_client, buyer, sandbox):
     assert OrderRequest.objects.count() == 2
 
 
+def test_a_request_posted_from_a_changed_page_says_so_and_keeps_the_note(
+    buyer_client, buyer, sandbox
+):
+    run = previewed_run(buyer, sandbox)
+    url = reverse("previews:order-request-create", args=[run.pk])
+    for changed in ({"supplier": "abc"}, {"submission_token": "not-a-token"}):
+        form = {"submission_token": uuid.uuid4(), "supplier": "", "comment": "for the fair"}
+        response = buyer_client.post(url, {**form, **changed})
+        html = text(response)
+        assert response.status_code == 200
+        assert "This page was out of date or changed by hand: reload it and try again." in html
+        assert "for the fair</textarea>" in html
+    assert not OrderRequest.objects.exists()
+
+
 # --------------------------------------------------------------------------- the request page
 
 
@@ -450,6 +465,13 @@ def test_orders_page_payment_links_and_cancel(buyer_client, buyer, approver, san
     assert order.cancelled_at is not None and order.cancel_reason == "buyerCancel"
     html = text(buyer_client.get(reverse("previews:order-list")))
     assert "Cancelled (The buyer cancels)" in html
+    # the request page, where the part still reads "Placed", says which order was cancelled
+    request_page = text(buyer_client.get(order_request.get_absolute_url()))
+    statuses = dict(
+        re.findall(r'>(\d+)</a> <span[^>]*data-testid="placed-order-status">\(([^)]*)\)',
+                   request_page)
+    )  # fmt: skip
+    assert statuses == {order.order_id: "Cancelled", created[1].order_id: "Waiting for payment"}
     again = buyer_client.get(cancel, follow=True)  # no cancel form for a cancelled order
     assert again.redirect_chain[-1][0] == reverse("previews:order-list")
     assert "Only an order waiting for payment can be cancelled" in text(again)
