@@ -2,7 +2,6 @@
 the real sandbox over HTTP."""
 
 import re
-import uuid
 
 import pytest
 from django.urls import reverse
@@ -12,6 +11,7 @@ from previews.breakdown import build_breakdown
 from previews.models import PreviewRun
 
 from .conftest import sandbox_config
+from .pages import preview
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,15 +35,6 @@ def runs_on_demand(monkeypatch, sandbox_url):
 
     monkeypatch.setattr(runs, "dispatch_run", dispatch)
     return state
-
-
-def preview(client, address, lines) -> PreviewRun:
-    client.post(
-        reverse("previews:preview-create"),
-        {"address": address.pk, "lines": [line.pk for line in lines], "flow": "general",
-         "submission_token": str(uuid.uuid4())},
-    )  # fmt: skip
-    return PreviewRun.objects.latest("pk")
 
 
 def test_compare_while_the_run_is_still_working(buyer, buyer_client, stocked_cart, runs_on_demand):

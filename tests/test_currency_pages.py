@@ -17,6 +17,8 @@ from openpyxl import load_workbook
 from previews import rates
 from previews.models import BuyerPreferences, ExchangeRate, PreviewRun
 
+from .pages import preview
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 EXAMPLE = (670291644950, "594b40c111b019af610a0078e4316373", 1)  # ¥16.71 landed, 1 piece
@@ -34,15 +36,6 @@ def manual_rate(code, rate, days_old=0, source=ExchangeRate.Source.MANUAL):
     return ExchangeRate.objects.create(
         currency=code, rate=Decimal(rate), as_of=today() - timedelta(days=days_old), source=source
     )
-
-
-def preview(client, address, lines) -> PreviewRun:
-    client.post(
-        reverse("previews:preview-create"),
-        {"address": address.pk, "lines": [line.pk for line in lines], "flow": "general",
-         "submission_token": str(uuid.uuid4())},
-    )  # fmt: skip
-    return PreviewRun.objects.latest("pk")
 
 
 def converted(html: str) -> list[str]:

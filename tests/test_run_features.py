@@ -15,6 +15,8 @@ from openpyxl.utils import get_column_letter
 from previews import exports, selectors
 from previews.models import PreviewRun
 
+from .pages import preview
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CART = {
@@ -22,15 +24,6 @@ CART = {
     "义乌日用百货": [(612345001100, "", 10), (612345001700, "", 3)],
     "广州服装批发": [(634567001901, "", 4)],
 }
-
-
-def preview(client, address, lines, flow="general") -> PreviewRun:
-    client.post(
-        reverse("previews:preview-create"),
-        {"address": address.pk, "lines": [line.pk for line in lines], "flow": flow,
-         "submission_token": str(uuid.uuid4())},
-    )  # fmt: skip
-    return PreviewRun.objects.latest("pk")
 
 
 def test_csv_export_has_a_bom_a_row_per_line_and_the_totals(
